@@ -1,0 +1,27 @@
+package org.lipa.models.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code lipa} command line. With no subcommand it runs the main job ({@code demo} for now).
+ */
+@Command(name = "lipa", mixinStandardHelpOptions = true, version = "lipa 0.1.0",
+        description = "Lipa: Jacobians, spectral norms and Lipschitz constants of neural networks on the JVM.",
+        subcommands = {DemoCommand.class})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int run(String... args) {
+        return new CommandLine(new Main()).execute(args);
+    }
+
+    @Override
+    public void run() {
+        new DemoCommand().run();
+    }
+}

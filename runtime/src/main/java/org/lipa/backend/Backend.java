@@ -1,0 +1,71 @@
+package org.lipa.backend;
+
+import java.util.List;
+import org.lipa.ops.Op;
+import org.lipa.tensor.Tensor;
+
+/**
+ * Executes primitive ops on tensors of one device.
+ *
+ * <p>The caller allocates the outputs (contiguous, shaped as {@link Op#infer} says); inputs may have
+ * any strides, including the zero strides of broadcast views. A backend never allocates user-visible
+ * memory, which lets a graph plan its buffers ahead. {@link org.lipa.ops.ViewOp}s need no kernel and
+ * are not passed to {@code execute}.
+ *
+ * <p>Example, through the eager facade:
+ * <pre>{@code
+ * try (var cpu = CpuBackend.open(); var arena = Arena.ofConfined()) {
+ *     var ops = new Eager(cpu, arena);
+ *     Tensor y = ops.relu(ops.matmul(x, w));
+ * }
+ * }</pre>
+ */
+public interface Backend extends AutoCloseable {
+    /** A short name, like {@code ref} or {@code cpu (oneDNN 3.13)}. */
+    String name();
+
+    /**
+     * Runs {@code op} on {@code inputs}, writing {@code outputs}.
+     *
+     * @throws IllegalArgumentException if inputs or outputs do not match what the op infers
+     * @throws IllegalStateException    if a tensor's arena is closed or the backend is closed
+     */
+    void execute(Op op, List<Tensor> inputs, List<Tensor> outputs);
+
+    /** Releases native resources; the backend cannot execute afterwards. */
+    @Override
+    void close();
+
+    /**
+     * The checks every backend makes before any kernel runs: arenas open, outputs contiguous and of the
+     * specs the op infers from the inputs. Backends call this first, so bad input never reaches native code.
+     */
+    static void checkCall(Op op, List<Tensor> inputs, List<Tensor> outputs) {
+        java.util.Objects.requireNonNull(op, "op");
+        if (op instanceof org.lipa.ops.ViewOp) {
+            throw new IllegalArgumentException(op.name() + " is a view: apply it with ViewOp.view, not a backend");
+        }
+        var specs = new java.util.ArrayList<org.lipa.tensor.TensorSpec>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor t = java.util.Objects.requireNonNull(inputs.get(i), () -> op.name() + ": input is null");
+            t.checkAlive(op.name() + " input " + i);
+            specs.add(t.spec());
+        }
+        var expected = op.infer(specs);
+        if (expected.size() != outputs.size()) {
+            throw new IllegalArgumentException(op.name() + " produces " + expected.size() + " outputs, "
+                    + outputs.size() + " were given");
+        }
+        for (int i = 0; i < outputs.size(); i++) {
+            Tensor t = java.util.Objects.requireNonNull(outputs.get(i), () -> op.name() + ": output is null");
+            t.checkAlive(op.name() + " output " + i);
+            if (!t.spec().equals(expected.get(i))) {
+                throw new IllegalArgumentException(op.name() + ": output " + i + " is " + t.spec() + " but the op produces "
+                        + expected.get(i));
+            }
+            if (!t.isContiguous()) {
+                throw new IllegalArgumentException(op.name() + ": output " + i + " must be contiguous");
+            }
+        }
+    }
+}

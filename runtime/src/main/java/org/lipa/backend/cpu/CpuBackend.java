@@ -1,0 +1,126 @@
+package org.lipa.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import org.lipa.backend.Backend;
+import org.lipa.ops.BatchNorm;
+import org.lipa.ops.Binary;
+import org.lipa.ops.Cast;
+import org.lipa.ops.Concat;
+import org.lipa.ops.Conv2d;
+import org.lipa.ops.ConvTranspose2d;
+import org.lipa.ops.Eltwise;
+import org.lipa.ops.GroupNorm;
+import org.lipa.ops.LayerNorm;
+import org.lipa.ops.MatMul;
+import org.lipa.ops.Op;
+import org.lipa.ops.Pool2d;
+import org.lipa.ops.Reduce;
+import org.lipa.ops.Softmax;
+import org.lipa.ops.ViewOp;
+import org.lipa.tensor.DType;
+import org.lipa.tensor.Tensor;
+
+/**
+ * The CPU backend on oneDNN primitives, called through the FFM API (no JNI).
+ *
+ * <p>Owns a oneDNN engine and stream and a cache of created primitives: an op with the same
+ * parameters and argument layouts as an earlier call reuses that call's primitive, re-pointed at the
+ * new buffers. Computes in f32 (and bf16 where oneDNN implements it); f64 is the reference backend's.
+ *
+ * <pre>{@code
+ * try (CpuBackend cpu = CpuBackend.open(); Arena arena = Arena.ofConfined()) {
+ *     Eager ops = new Eager(cpu, arena);
+ *     Tensor y = ops.relu(ops.matmul(x, w));
+ * }
+ * }</pre>
+ *
+ * <p>Thread safety: {@code execute} may be called from several threads; executions of one cached
+ * primitive are serialized. {@code close} must not race with executions.
+ */
+public final class CpuBackend implements Backend {
+    private final DnnlContext context;
+    private final PrimitiveCache cache = new PrimitiveCache();
+
+    private CpuBackend(DnnlContext context) {
+        this.context = context;
+    }
+
+    /**
+     * Loads oneDNN (extracting it on first use, see {@link DnnlLibrary}) and creates a CPU engine and stream.
+     *
+     * @throws DnnlException if the library cannot be loaded or the engine cannot be created
+     */
+    public static CpuBackend open() {
+        return new CpuBackend(DnnlContext.create());
+    }
+
+    @Override
+    public String name() {
+        return "cpu (oneDNN " + DnnlLibrary.version() + ")";
+    }
+
+    /** Primitives created since this backend was opened; a repeated call with the same shapes adds none. */
+    public long primitiveCreations() {
+        return cache.creations();
+    }
+
+    @Override
+    public void execute(Op op, List<Tensor> inputs, List<Tensor> outputs) {
+        context.checkOpen();
+        Backend.checkCall(op, inputs, outputs);
+        if (!(op instanceof Cast)) {
+            for (int i = 0; i < inputs.size(); i++) {
+                checkComputeType(op, "input " + i, inputs.get(i).dtype());
+            }
+        }
+        switch (op) {
+            case MatMul m -> DnnlMatmul.execute(this, m, inputs, outputs);
+            case Conv2d c -> DnnlConv.conv(this, c, inputs, outputs);
+            case ConvTranspose2d c -> DnnlConv.deconv(this, c, inputs, outputs);
+            case Eltwise e -> DnnlEltwise.execute(this, e, inputs, outputs);
+            case Softmax s -> DnnlSoftmax.execute(this, s, inputs, outputs);
+            case LayerNorm n -> DnnlNorm.layerNorm(this, n, inputs, outputs);
+            case BatchNorm n -> DnnlNorm.batchNorm(this, n, inputs, outputs);
+            case GroupNorm n -> DnnlNorm.groupNorm(this, n, inputs, outputs);
+            case Pool2d p -> DnnlPooling.execute(this, p, inputs, outputs);
+            case Binary b -> DnnlBinary.execute(this, b, inputs, outputs);
+            case Reduce r -> DnnlReduction.execute(this, r, inputs, outputs);
+            case Concat c -> DnnlReorder.concat(this, c, inputs, outputs);
+            case Cast c -> DnnlReorder.cast(this, c, inputs, outputs);
+            case ViewOp v -> throw new IllegalArgumentException(v.name() + " is a view and needs no kernel");
+        }
+    }
+
+    private static void checkComputeType(Op op, String arg, DType t) {
+        if (t == DType.F64) {
+            throw new IllegalArgumentException(op.name() + ": " + arg + " is f64, which the oneDNN CPU backend does not "
+                    + "compute in; use the reference backend for f64 or cast to f32");
+        }
+    }
+
+    // ---------------------------------------------------------------- for the family classes
+
+    DnnlContext context() {
+        return context;
+    }
+
+    /** The cached primitive for {@code (op, variant, layouts)}, created by {@code factory} on first use. */
+    Primitive primitive(Object op, String variant, List<MemoryDesc> layouts, java.util.function.Function<Arena, Primitive> factory) {
+        return cache.get(new PrimitiveCache.Key(op, variant, layouts), factory);
+    }
+
+    /**
+     * {@code t} itself, or a contiguous copy in {@code tmp} when a broadcast (stride-0) dimension makes it
+     * unreadable for oneDNN.
+     */
+    static Tensor readable(Tensor t, Arena tmp) {
+        return MemoryDesc.of(t).hasZeroStride() ? t.contiguous(tmp) : t;
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+        context.close();
+    }
+}

@@ -1,0 +1,61 @@
+package org.lipa.ops;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.lipa.backend.Backend;
+import org.lipa.tensor.Tensor;
+import org.lipa.tensor.TensorSpec;
+
+/**
+ * Runs each op at once on a backend, allocating results in one arena (the caller's step arena).
+ *
+ * <pre>{@code
+ * try (var cpu = CpuBackend.open(); var arena = Arena.ofConfined()) {
+ *     var ops = new Eager(cpu, arena);
+ *     Tensor h = ops.relu(ops.linear(x, w1, b1));
+ *     Tensor loss = ops.crossEntropy(ops.linear(h, w2, b2), labels);
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe when the arena is confined; create one per thread.
+ */
+public final class Eager extends Ops<Tensor> {
+    private final Backend backend;
+    private final Arena arena;
+
+    public Eager(Backend backend, Arena arena) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.arena = Objects.requireNonNull(arena, "arena");
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Arena arena() {
+        return arena;
+    }
+
+    @Override
+    public TensorSpec spec(Tensor x) {
+        return Objects.requireNonNull(x, "tensor").spec();
+    }
+
+    @Override
+    protected List<Tensor> apply(Op op, List<Tensor> inputs) {
+        List<TensorSpec> outSpecs = op.infer(specs(inputs));
+        if (op instanceof ViewOp view) {
+            Tensor x = inputs.get(0);
+            x.checkAlive(op.name() + " input");
+            return List.of(view.view(x));
+        }
+        List<Tensor> outputs = new ArrayList<>(outSpecs.size());
+        for (TensorSpec s : outSpecs) {
+            outputs.add(Tensor.zeros(arena, s.dtype(), s.shape()));
+        }
+        backend.execute(op, inputs, outputs);
+        return outputs;
+    }
+}

@@ -1,0 +1,45 @@
+package org.lipa.tensor;
+
+/**
+ * Element types a {@link Tensor} can hold.
+ *
+ * <p>{@code F32} is the working type of the native backends, {@code F64} the type of the reference
+ * backend that serves as the test oracle, and {@code BF16} a storage type (16-bit brain float:
+ * the upper half of an IEEE binary32, rounded to nearest even on the way in).
+ */
+public enum DType {
+    F32(4),
+    F64(8),
+    BF16(2);
+
+    private final int byteSize;
+
+    DType(int byteSize) {
+        this.byteSize = byteSize;
+    }
+
+    /** Bytes one element takes. */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /** The lowercase short name used in messages and {@code toString}: {@code f32}, {@code f64}, {@code bf16}. */
+    public String shortName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Rounds a float to bfloat16 bits, nearest even; NaN stays a (quiet) NaN. */
+    public static short floatToBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + roundingBias) >>> 16);
+    }
+
+    /** Widens bfloat16 bits to the float they denote (exact). */
+    public static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
+}
