@@ -87,6 +87,79 @@ final class Primitive implements AutoCloseable {
         }
     }
 
+    /** A oneDNN call that creates a primitive descriptor into {@code out} under {@code attr}. */
+    @FunctionalInterface
+    interface DescriptorCall {
+        int create(MemorySegment out, MemorySegment attr);
+    }
+
+    /**
+     * Creates a primitive descriptor with a user-managed scratchpad (so oneDNN allocates no memory of
+     * its own at execution) and {@code postOps} (may be NULL), checking the status under {@code call}'s name.
+     */
+    static MemorySegment descriptor(String call, MemorySegment postOps, DescriptorCall c) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment attrOut = a.allocate(ValueLayout.ADDRESS);
+            Dnnl.check(dnnl_primitive_attr_create(attrOut), "dnnl_primitive_attr_create");
+            MemorySegment attr = attrOut.get(ValueLayout.ADDRESS, 0);
+            try {
+                Dnnl.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user()),
+                        "dnnl_primitive_attr_set_scratchpad_mode");
+                if (!postOps.equals(MemorySegment.NULL)) {
+                    Dnnl.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "dnnl_primitive_attr_set_post_ops");
+                }
+                MemorySegment out = a.allocate(ValueLayout.ADDRESS);
+                Dnnl.check(c.create(out, attr), call);
+                return out.get(ValueLayout.ADDRESS, 0);
+            } finally {
+                dnnl_primitive_attr_destroy(attr);
+            }
+        }
+    }
+
+    static MemorySegment descriptor(String call, DescriptorCall c) {
+        return descriptor(call, MemorySegment.NULL, c);
+    }
+
+    /**
+     * Native memory descriptors and dims arrays needed while a primitive descriptor is created; closing
+     * destroys the descriptors and frees the arrays.
+     */
+    static final class Scope implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        private final java.util.List<MemorySegment> mds = new java.util.ArrayList<>();
+
+        /** The native descriptor of {@code d}, or NULL for a null {@code d} (an absent optional argument). */
+        MemorySegment md(MemoryDesc d) {
+            if (d == null) {
+                return MemorySegment.NULL;
+            }
+            MemorySegment m = d.create();
+            mds.add(m);
+            return m;
+        }
+
+        /** A {@code dnnl_dims_t} holding {@code values}. */
+        MemorySegment dims(long... values) {
+            return arena.allocateFrom(ValueLayout.JAVA_LONG, values);
+        }
+
+        /** An array of pointers. */
+        MemorySegment pointers(MemorySegment... values) {
+            MemorySegment arr = arena.allocate(ValueLayout.ADDRESS, values.length);
+            for (int i = 0; i < values.length; i++) {
+                arr.setAtIndex(ValueLayout.ADDRESS, i, values[i]);
+            }
+            return arr;
+        }
+
+        @Override
+        public void close() {
+            mds.forEach(m -> dnnl_memory_desc_destroy(m));
+            arena.close();
+        }
+    }
+
     private static MemorySegment memory(DnnlContext ctx, Arena tmp, MemorySegment md, MemorySegment handle) {
         MemorySegment out = tmp.allocate(ValueLayout.ADDRESS);
         Dnnl.check(dnnl_memory_create(out, md, ctx.engine(), handle), "dnnl_memory_create");

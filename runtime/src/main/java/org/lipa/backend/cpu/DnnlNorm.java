@@ -1,0 +1,163 @@
+package org.lipa.backend.cpu;
+
+import static org.lipa.bindings.dnnl.dnnl_h.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.lipa.ops.BatchNorm;
+import org.lipa.ops.GroupNorm;
+import org.lipa.ops.LayerNorm;
+import org.lipa.tensor.DType;
+import org.lipa.tensor.Shape;
+import org.lipa.tensor.Tensor;
+
+/**
+ * Layer, batch and group normalization on oneDNN's normalization primitives. oneDNN keeps statistics,
+ * scale and shift in f32 whatever the data type, so for bf16 data they go through f32 temporaries.
+ */
+final class DnnlNorm {
+    private DnnlNorm() {
+    }
+
+    /** Layer norm over the last k dims: oneDNN normalizes over the last dim, so those k dims are flattened into one. */
+    static void layerNorm(CpuBackend b, LayerNorm op, List<Tensor> in, List<Tensor> out) {
+        Tensor y = out.get(0);
+        if (y.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            int lead = x.rank() - op.normalizedRank();
+            long[] dims = new long[Math.max(lead, 1) + 1];
+            long c = x.shape().sub(lead, x.rank()).size();
+            for (int i = 0; i < dims.length - 1; i++) {
+                dims[i] = lead == 0 ? 1 : x.shape().dim(i);
+            }
+            dims[dims.length - 1] = c;
+            long[] statDims = java.util.Arrays.copyOf(dims, dims.length - 1);
+            Tensor xv = x.reshape(dims);
+            Tensor yv = y.reshape(dims);
+            boolean affine = in.size() == 3;
+            int flags = affine ? dnnl_use_scale() | dnnl_use_shift() : dnnl_normalization_flags_none();
+            Stats st = new Stats(b, tmp, out.get(1), out.get(2), statDims);
+            List<Tensor> buffers = new ArrayList<>(List.of(xv, yv, st.mean, st.var));
+            int[] kinds = {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_SCALE(), DNNL_ARG_SHIFT()};
+            if (affine) {
+                buffers.add(f32(b, in.get(1), tmp).reshape(c));
+                buffers.add(f32(b, in.get(2), tmp).reshape(c));
+            }
+            run(b, op, "layer_norm", buffers, java.util.Arrays.copyOf(kinds, buffers.size()), (s, mds, o, attr) ->
+                    dnnl_layer_normalization_forward_primitive_desc_create(o, b.context().engine(), dnnl_forward_training(),
+                            mds[0], mds[1], mds[2], (float) op.eps(), flags, attr));
+            st.writeBack();
+        }
+    }
+
+    static void batchNorm(CpuBackend b, BatchNorm op, List<Tensor> in, List<Tensor> out) {
+        Tensor y = out.get(0);
+        if (y.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            long channels = x.shape().dim(1);
+            List<Tensor> buffers = new ArrayList<>(List.of(x, y));
+            Stats st = null;
+            int flags = dnnl_use_scale() | dnnl_use_shift();
+            if (op.training()) {
+                st = new Stats(b, tmp, out.get(1), out.get(2), new long[] {channels});
+                buffers.add(st.mean);
+                buffers.add(st.var);
+            } else {
+                flags |= dnnl_use_global_stats();
+                buffers.add(f32(b, in.get(3), tmp));
+                buffers.add(f32(b, in.get(4), tmp));
+            }
+            buffers.add(f32(b, in.get(1), tmp));
+            buffers.add(f32(b, in.get(2), tmp));
+            int[] kinds = {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_SCALE(), DNNL_ARG_SHIFT()};
+            int f = flags;
+            int prop = op.training() ? dnnl_forward_training() : dnnl_forward_inference();
+            run(b, op, "batch_norm", buffers, kinds, (s, mds, o, attr) ->
+                    dnnl_batch_normalization_forward_primitive_desc_create(o, b.context().engine(), prop, mds[0], mds[1],
+                            (float) op.eps(), f, attr));
+            if (st != null) {
+                st.writeBack();
+            }
+        }
+    }
+
+    static void groupNorm(CpuBackend b, GroupNorm op, List<Tensor> in, List<Tensor> out) {
+        Tensor y = out.get(0);
+        if (y.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            Stats st = new Stats(b, tmp, out.get(1), out.get(2), new long[] {x.shape().dim(0), op.groups()});
+            List<Tensor> buffers = List.of(x, y, st.mean, st.var, f32(b, in.get(1), tmp), f32(b, in.get(2), tmp));
+            int[] kinds = {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_SCALE(), DNNL_ARG_SHIFT()};
+            run(b, op, "group_norm", buffers, kinds, (s, mds, o, attr) ->
+                    dnnl_group_normalization_forward_primitive_desc_create(o, b.context().engine(), dnnl_forward_training(),
+                            mds[0], mds[1], op.groups(), (float) op.eps(), dnnl_use_scale() | dnnl_use_shift(), attr));
+            st.writeBack();
+        }
+    }
+
+    /** Creates a normalization descriptor from the native descriptors of the buffers, in argument order. */
+    @FunctionalInterface
+    private interface NormCall {
+        int create(Primitive.Scope s, MemorySegment[] mds, MemorySegment out, MemorySegment attr);
+    }
+
+    private static void run(CpuBackend b, Object op, String name, List<Tensor> buffers, int[] kinds, NormCall call) {
+        List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
+        Primitive p = b.primitive(op, "fwd", layouts, arena -> {
+            try (Primitive.Scope s = new Primitive.Scope()) {
+                MemorySegment[] mds = layouts.stream().map(s::md).toArray(MemorySegment[]::new);
+                MemorySegment pd = Primitive.descriptor("dnnl_" + name + "_forward_primitive_desc_create",
+                        (o, attr) -> call.create(s, mds, o, attr));
+                return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+            }
+        });
+        p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
+    }
+
+    /** {@code t} as a contiguous f32 tensor (itself when it already is one). */
+    private static Tensor f32(CpuBackend b, Tensor t, Arena tmp) {
+        if (t.dtype() == DType.F32) {
+            return DnnlReorder.materialize(b, t, tmp);
+        }
+        Tensor r = Tensor.zeros(tmp, DType.F32, t.shape());
+        DnnlReorder.cast(b, new org.lipa.ops.Cast(DType.F32), List.of(t), List.of(r));
+        return r;
+    }
+
+    /** Statistics outputs: written in place when f32, else through f32 temporaries copied back after. */
+    private static final class Stats {
+        final Tensor mean;
+        final Tensor var;
+        private final Tensor meanOut;
+        private final Tensor varOut;
+        private final CpuBackend b;
+
+        Stats(CpuBackend b, Arena tmp, Tensor meanOut, Tensor varOut, long[] dims) {
+            this.b = b;
+            this.meanOut = meanOut;
+            this.varOut = varOut;
+            boolean direct = meanOut.dtype() == DType.F32;
+            this.mean = direct ? meanOut.reshape(dims) : Tensor.zeros(tmp, DType.F32, Shape.of(dims));
+            this.var = direct ? varOut.reshape(dims) : Tensor.zeros(tmp, DType.F32, Shape.of(dims));
+        }
+
+        void writeBack() {
+            if (mean.storage() != meanOut.storage()) {
+                var cast = new org.lipa.ops.Cast(meanOut.dtype());
+                DnnlReorder.cast(b, cast, List.of(mean.reshape(meanOut.shape().toArray())), List.of(meanOut));
+                DnnlReorder.cast(b, cast, List.of(var.reshape(varOut.shape().toArray())), List.of(varOut));
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package org.lipa.backend.cpu;
+
+import static org.lipa.bindings.dnnl.dnnl_h.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.lipa.ops.Reduce;
+import org.lipa.tensor.Shape;
+import org.lipa.tensor.Tensor;
+
+/**
+ * Reductions on oneDNN's reduction primitive. The destination is described with the kept shape (1 on
+ * reduced axes) over the output buffer, so {@code keepDims=false} costs nothing. The L2 norm is
+ * {@code reduction_norm_lp_sum} with p = 2: (sum |x|^2)^(1/2).
+ */
+final class DnnlReduction {
+    private DnnlReduction() {
+    }
+
+    static void execute(CpuBackend b, Reduce op, List<Tensor> in, List<Tensor> out) {
+        Tensor x = in.get(0);
+        Tensor y = out.get(0);
+        Shape kept = op.keptShape(x.shape());
+        if (x.size() == 0 || kept.equals(x.shape()) || x.rank() == 0) {
+            reduceInJava(op, x, y); // degenerate: empty input or nothing to reduce; oneDNN rejects both
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor xs = CpuBackend.readable(x, tmp);
+            Tensor yv = y.reshape(kept.toArray());
+            MemoryDesc src = MemoryDesc.of(xs);
+            MemoryDesc dst = MemoryDesc.of(yv);
+            Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
+                try (Primitive.Scope s = new Primitive.Scope()) {
+                    float pNorm = op.kind() == Reduce.Kind.NORM_L2 ? 2f : 0f;
+                    MemorySegment pd = Primitive.descriptor("dnnl_reduction_primitive_desc_create",
+                            (o, attr) -> dnnl_reduction_primitive_desc_create(o, b.context().engine(), algorithm(op.kind()),
+                                    s.md(src), s.md(dst), pNorm, 0f, attr));
+                    return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
+                            new MemoryDesc[] {src, dst});
+                }
+            });
+            p.execute(b.context(), xs.data(), yv.data());
+        }
+    }
+
+    private static void reduceInJava(Reduce op, Tensor x, Tensor y) {
+        double[] v = x.toDoubleArray();
+        if (x.size() == 0) {
+            double fill = switch (op.kind()) {
+                case SUM, NORM_L2 -> 0;
+                case MEAN -> Double.NaN;
+                case MAX, MIN -> throw new IllegalArgumentException(op.name() + " of an empty tensor " + x.spec());
+            };
+            java.util.Arrays.fill(v = new double[Math.toIntExact(y.size())], fill);
+        } else if (op.kind() == Reduce.Kind.NORM_L2) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = Math.abs(v[i]);
+            }
+        }
+        y.copyFrom(v);
+    }
+
+    static int algorithm(Reduce.Kind kind) {
+        return switch (kind) {
+            case SUM -> dnnl_reduction_sum();
+            case MEAN -> dnnl_reduction_mean();
+            case MAX -> dnnl_reduction_max();
+            case MIN -> dnnl_reduction_min();
+            case NORM_L2 -> dnnl_reduction_norm_lp_sum();
+        };
+    }
+}

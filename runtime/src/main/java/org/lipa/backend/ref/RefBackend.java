@@ -1,0 +1,62 @@
+package org.lipa.backend.ref;
+
+import java.util.List;
+import org.lipa.backend.Backend;
+import org.lipa.ops.BatchNorm;
+import org.lipa.ops.Binary;
+import org.lipa.ops.Cast;
+import org.lipa.ops.Concat;
+import org.lipa.ops.Conv2d;
+import org.lipa.ops.ConvTranspose2d;
+import org.lipa.ops.Eltwise;
+import org.lipa.ops.GroupNorm;
+import org.lipa.ops.LayerNorm;
+import org.lipa.ops.MatMul;
+import org.lipa.ops.Op;
+import org.lipa.ops.Pool2d;
+import org.lipa.ops.Reduce;
+import org.lipa.ops.Softmax;
+import org.lipa.ops.ViewOp;
+import org.lipa.tensor.Tensor;
+
+/**
+ * The reference backend: every op in plain Java, computed in float64 with straightforward loops.
+ * It is the specification of what each op means and the oracle the native backends are tested
+ * against, so clarity wins over speed here. Inputs of any dtype are widened to double; results are
+ * rounded to the output's dtype.
+ *
+ * <p>Thread safety: stateless; safe from any number of threads.
+ */
+public final class RefBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "ref";
+    }
+
+    @Override
+    public void execute(Op op, List<Tensor> inputs, List<Tensor> outputs) {
+        Backend.checkCall(op, inputs, outputs);
+        switch (op) {
+            case MatMul m -> RefLinalg.matmul(inputs, outputs.get(0));
+            case Conv2d c -> RefLinalg.conv(c, inputs, outputs.get(0));
+            case ConvTranspose2d c -> RefLinalg.convTranspose(c, inputs, outputs.get(0));
+            case Eltwise e -> RefElementwise.eltwise(e, inputs.get(0), outputs.get(0));
+            case Binary b -> RefElementwise.binary(b, inputs.get(0), inputs.get(1), outputs.get(0));
+            case Softmax s -> RefNorm.softmax(s, inputs.get(0), outputs.get(0));
+            case LayerNorm n -> RefNorm.layerNorm(n, inputs, outputs);
+            case BatchNorm n -> RefNorm.batchNorm(n, inputs, outputs);
+            case GroupNorm n -> RefNorm.groupNorm(n, inputs, outputs);
+            case Pool2d p -> RefPool.pool(p, inputs.get(0), outputs.get(0));
+            case Reduce r -> RefReduce.reduce(r, inputs.get(0), outputs.get(0));
+            case Concat c -> RefReduce.concat(c, inputs, outputs.get(0));
+            case Cast c -> outputs.get(0).copyFrom(inputs.get(0).toDoubleArray());
+            case ViewOp v -> throw new IllegalArgumentException(v.name() + " is a view and needs no kernel");
+        }
+    }
+
+    /** Nothing to release. */
+    @Override
+    public void close() {
+    }
+}
