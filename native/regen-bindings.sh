@@ -1,36 +1,73 @@
 #!/usr/bin/env bash
-# Regenerates the committed jextract bindings from the headers of the exact native artifacts we use.
-# Needs `jextract` on the PATH (build it from openjdk/jextract; it is not committed here) and Maven.
-#   native/regen-bindings.sh            regenerate every library with an args file
+# Regenerates the committed oneDNN bindings (bindings/src/main/java/org/lipa/bindings/dnnl) from the
+# headers inside the exact Maven artifact whose libdnnl.so.3 the runtime loads, and rewrites
+# native/VERSIONS. Needs `jextract` on the PATH (see native/README.md) and unzip; Maven only when the
+# artifact is not in the local repository yet.
+#
+#   native/regen-bindings.sh
+#
+# Env: JEXTRACT_COMMIT  the openjdk/jextract commit your jextract was built from (recorded in
+#                       VERSIONS; found automatically when jextract's install has a COMMIT file).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-command -v jextract >/dev/null || { echo "regen-bindings: jextract is not on the PATH" >&2; exit 1; }
 
-dnnl_version=$(sed -n 's:.*<dnnl.version>\(.*\)</dnnl.version>.*:\1:p' "$root/pom.xml")
-jar="$HOME/.m2/repository/org/bytedeco/dnnl/$dnnl_version/dnnl-$dnnl_version-linux-x86_64.jar"
-if [ ! -f "$jar" ]; then
-  mvn -q dependency:get -Dartifact="org.bytedeco:dnnl:$dnnl_version:jar:linux-x86_64" -Dtransitive=false
+if ! command -v jextract >/dev/null 2>&1; then
+  echo "regen-bindings: 'jextract' is not on the PATH." >&2
+  echo "  Build it from https://github.com/openjdk/jextract (see native/README.md) and retry." >&2
+  echo "  The committed bindings stay as they are; building Lipa does not need jextract." >&2
+  exit 1
 fi
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+command -v unzip >/dev/null 2>&1 || { echo "regen-bindings: 'unzip' is needed" >&2; exit 1; }
+
+# The artifact version is the one the build uses, read from the root pom so they cannot drift.
+dnnl_version=$(sed -n 's:.*<dnnl.version>\(.*\)</dnnl.version>.*:\1:p' "$root/pom.xml" | head -1)
+[ -n "$dnnl_version" ] || { echo "regen-bindings: no <dnnl.version> in $root/pom.xml" >&2; exit 1; }
+artifact="org.bytedeco:dnnl:$dnnl_version:jar:linux-x86_64"
+m2=${MAVEN_REPO_LOCAL:-$HOME/.m2/repository}
+jar="$m2/org/bytedeco/dnnl/$dnnl_version/dnnl-$dnnl_version-linux-x86_64.jar"
+if [ ! -f "$jar" ]; then
+  echo "regen-bindings: fetching $artifact with Maven" >&2
+  mvn -q dependency:get -Dartifact="$artifact" -Dtransitive=false -Dmaven.repo.local="$m2"
+fi
+[ -f "$jar" ] || { echo "regen-bindings: $jar not found after mvn dependency:get" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 unzip -q "$jar" 'org/bytedeco/dnnl/linux-x86_64/include/*' -d "$work"
 inc="$work/org/bytedeco/dnnl/linux-x86_64/include"
 
+# Generate into a scratch dir first, so a failing jextract leaves the committed bindings untouched.
+# jextract warns "Skipping dnnl_engine (type Declared(dnnl_engine) is not supported)" and the like for
+# the opaque handle structs: expected, they are only ever handled through pointers.
+jextract -I "$inc" --output "$work/out" @"$root/native/jextract/dnnl.args" "$inc/oneapi/dnnl/dnnl.h"
+pkg=org/lipa/bindings/dnnl
 out="$root/bindings/src/main/java"
-rm -rf "$out/org/lipa/bindings/dnnl"
-# No --library: the generated code resolves symbols with SymbolLookup.loaderLookup(), and the runtime
-# (DnnlLibrary) loads the verified library it extracted, so the bindings never search the system.
-# --dump-includes lists every symbol; the args file keeps the ones we use. Warnings about opaque
-# structs (dnnl_engine, ...) are expected: they are only ever handled through pointers.
-jextract -I "$inc" --output "$out" @"$root/native/jextract/dnnl.args" "$inc/oneapi/dnnl/dnnl.h"
+[ -f "$work/out/$pkg/dnnl_h.java" ] || { echo "regen-bindings: jextract produced no dnnl_h.java" >&2; exit 1; }
+rm -rf "${out:?}/$pkg"
+mkdir -p "$out/$pkg"
+cp "$work/out/$pkg"/*.java "$out/$pkg/"
 
-v() { sed -n "s/#define DNNL_VERSION_$1 \([0-9]*\).*/\1/p" "$inc/oneapi/dnnl/dnnl_version.h"; }
+# Record where the bindings came from.
+v() { sed -n "s/^#define DNNL_VERSION_$1 \([0-9]*\).*/\1/p" "$inc/oneapi/dnnl/dnnl_version.h"; }
 hash=$(sed -n 's/^#define DNNL_VERSION_HASH *"\(.*\)".*/\1/p' "$inc/oneapi/dnnl/dnnl_version_hash.h")
+jx_home=$(dirname "$(readlink -f "$(command -v jextract)")")/..
+jx_commit=${JEXTRACT_COMMIT:-$(cat "$jx_home/COMMIT" 2>/dev/null || echo "unrecorded (set JEXTRACT_COMMIT)")}
+jx_version=$(jextract --version 2>&1)
 {
-  echo "# Versions the committed bindings were generated from (written by native/regen-bindings.sh)"
-  echo "oneDNN $(v MAJOR).$(v MINOR).$(v PATCH) (git $hash)"
-  echo "artifact org.bytedeco:dnnl:$dnnl_version:linux-x86_64"
-  echo "jextract source openjdk/jextract (commit ${JEXTRACT_COMMIT:-unrecorded}); libclang from Debian"
-  echo "$(jextract --version 2>&1 | tr '\n' ';' | sed 's/;$//')"
-  echo "generated $(date -u +%Y-%m-%d)"
+  echo "# Versions the committed bindings in bindings/src/main/java/$pkg were generated from."
+  echo "# Written by native/regen-bindings.sh; do not edit by hand."
+  echo "onednn.version=$(v MAJOR).$(v MINOR).$(v PATCH)"
+  echo "onednn.git.hash=$hash"
+  echo "onednn.headers=oneapi/dnnl/dnnl.h from the artifact below"
+  echo "maven.artifact=$artifact"
+  echo "jextract.source=https://github.com/openjdk/jextract"
+  echo "jextract.commit=$jx_commit"
+  echo "jextract.version=$(echo "$jx_version" | sed -n 's/^jextract //p')"
+  echo "jextract.jdk=$(echo "$jx_version" | sed -n 's/^JDK version //p')"
+  echo "libclang.version=$(echo "$jx_version" | sed -n 's/^LibClang version //p')"
+  echo "generated.date=$(date -u +%Y-%m-%d)"
 } > "$root/native/VERSIONS"
-echo "regenerated $(find "$out/org/lipa/bindings/dnnl" -name '*.java' | wc -l) files into bindings/"
+
+n=$(find "$out/$pkg" -name '*.java' | wc -l)
+kib=$(du -sk "$out/$pkg" | cut -f1)
+echo "regen-bindings: wrote $n files ($kib KiB) to bindings/src/main/java/$pkg and native/VERSIONS"

@@ -12,3161 +12,10 @@ import java.util.stream.*;
 import static java.lang.foreign.ValueLayout.*;
 import static java.lang.foreign.MemoryLayout.PathElement.*;
 
-public class dnnl_h extends dnnl_h$shared {
+public class dnnl_h extends dnnl_h_1 {
 
     dnnl_h() {
         // Should not be called directly
-    }
-
-    static final Arena LIBRARY_ARENA = Arena.ofAuto();
-
-    static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
-            .or(Linker.nativeLinker().defaultLookup());
-
-    private static final int DNNL_MAX_NDIMS = (int)12L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_MAX_NDIMS 12
-     * }
-     */
-    public static int DNNL_MAX_NDIMS() {
-        return DNNL_MAX_NDIMS;
-    }
-    private static final int DNNL_VERSION_MAJOR = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_VERSION_MAJOR 3
-     * }
-     */
-    public static int DNNL_VERSION_MAJOR() {
-        return DNNL_VERSION_MAJOR;
-    }
-    private static final int DNNL_VERSION_MINOR = (int)13L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_VERSION_MINOR 13
-     * }
-     */
-    public static int DNNL_VERSION_MINOR() {
-        return DNNL_VERSION_MINOR;
-    }
-    private static final int DNNL_VERSION_PATCH = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_VERSION_PATCH 0
-     * }
-     */
-    public static int DNNL_VERSION_PATCH() {
-        return DNNL_VERSION_PATCH;
-    }
-    private static final int DNNL_ARG_UNDEF = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_UNDEF 0
-     * }
-     */
-    public static int DNNL_ARG_UNDEF() {
-        return DNNL_ARG_UNDEF;
-    }
-    private static final int DNNL_ARG_SRC_0 = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_SRC_0 1
-     * }
-     */
-    public static int DNNL_ARG_SRC_0() {
-        return DNNL_ARG_SRC_0;
-    }
-    private static final int DNNL_ARG_SRC_1 = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_SRC_1 2
-     * }
-     */
-    public static int DNNL_ARG_SRC_1() {
-        return DNNL_ARG_SRC_1;
-    }
-    private static final int DNNL_ARG_BIAS = (int)41L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_BIAS 41
-     * }
-     */
-    public static int DNNL_ARG_BIAS() {
-        return DNNL_ARG_BIAS;
-    }
-    private static final int DNNL_ARG_MEAN = (int)49L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_MEAN 49
-     * }
-     */
-    public static int DNNL_ARG_MEAN() {
-        return DNNL_ARG_MEAN;
-    }
-    private static final int DNNL_ARG_VARIANCE = (int)50L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_VARIANCE 50
-     * }
-     */
-    public static int DNNL_ARG_VARIANCE() {
-        return DNNL_ARG_VARIANCE;
-    }
-    private static final int DNNL_ARG_SCALE = (int)51L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_SCALE 51
-     * }
-     */
-    public static int DNNL_ARG_SCALE() {
-        return DNNL_ARG_SCALE;
-    }
-    private static final int DNNL_ARG_SHIFT = (int)52L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_SHIFT 52
-     * }
-     */
-    public static int DNNL_ARG_SHIFT() {
-        return DNNL_ARG_SHIFT;
-    }
-    private static final int DNNL_ARG_WORKSPACE = (int)64L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_WORKSPACE 64
-     * }
-     */
-    public static int DNNL_ARG_WORKSPACE() {
-        return DNNL_ARG_WORKSPACE;
-    }
-    private static final int DNNL_ARG_SCRATCHPAD = (int)80L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_SCRATCHPAD 80
-     * }
-     */
-    public static int DNNL_ARG_SCRATCHPAD() {
-        return DNNL_ARG_SCRATCHPAD;
-    }
-    private static final int DNNL_ARG_DIFF_BIAS = (int)169L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_DIFF_BIAS 169
-     * }
-     */
-    public static int DNNL_ARG_DIFF_BIAS() {
-        return DNNL_ARG_DIFF_BIAS;
-    }
-    private static final int DNNL_ARG_DIFF_SCALE = (int)255L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_DIFF_SCALE 255
-     * }
-     */
-    public static int DNNL_ARG_DIFF_SCALE() {
-        return DNNL_ARG_DIFF_SCALE;
-    }
-    private static final int DNNL_ARG_DIFF_SHIFT = (int)256L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_DIFF_SHIFT 256
-     * }
-     */
-    public static int DNNL_ARG_DIFF_SHIFT() {
-        return DNNL_ARG_DIFF_SHIFT;
-    }
-    private static final int DNNL_ARG_MULTIPLE_SRC = (int)1024L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_MULTIPLE_SRC 1024
-     * }
-     */
-    public static int DNNL_ARG_MULTIPLE_SRC() {
-        return DNNL_ARG_MULTIPLE_SRC;
-    }
-    private static final int DNNL_ARG_MULTIPLE_DST = (int)2048L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_MULTIPLE_DST 2048
-     * }
-     */
-    public static int DNNL_ARG_MULTIPLE_DST() {
-        return DNNL_ARG_MULTIPLE_DST;
-    }
-    private static final int DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE = (int)32768L;
-    /**
-     * {@snippet lang=c :
-     * #define DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE 32768
-     * }
-     */
-    public static int DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE() {
-        return DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef unsigned long size_t
-     * }
-     */
-    public static final OfLong size_t = dnnl_h.C_LONG;
-    private static final int dnnl_success = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_success = 0
-     * }
-     */
-    public static int dnnl_success() {
-        return dnnl_success;
-    }
-    private static final int dnnl_out_of_memory = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_out_of_memory = 1
-     * }
-     */
-    public static int dnnl_out_of_memory() {
-        return dnnl_out_of_memory;
-    }
-    private static final int dnnl_invalid_arguments = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_invalid_arguments = 2
-     * }
-     */
-    public static int dnnl_invalid_arguments() {
-        return dnnl_invalid_arguments;
-    }
-    private static final int dnnl_unimplemented = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_unimplemented = 3
-     * }
-     */
-    public static int dnnl_unimplemented() {
-        return dnnl_unimplemented;
-    }
-    private static final int dnnl_last_impl_reached = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_last_impl_reached = 4
-     * }
-     */
-    public static int dnnl_last_impl_reached() {
-        return dnnl_last_impl_reached;
-    }
-    private static final int dnnl_runtime_error = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_runtime_error = 5
-     * }
-     */
-    public static int dnnl_runtime_error() {
-        return dnnl_runtime_error;
-    }
-    private static final int dnnl_not_required = (int)6L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_not_required = 6
-     * }
-     */
-    public static int dnnl_not_required() {
-        return dnnl_not_required;
-    }
-    private static final int dnnl_invalid_graph = (int)7L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_invalid_graph = 7
-     * }
-     */
-    public static int dnnl_invalid_graph() {
-        return dnnl_invalid_graph;
-    }
-    private static final int dnnl_invalid_graph_op = (int)8L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_invalid_graph_op = 8
-     * }
-     */
-    public static int dnnl_invalid_graph_op() {
-        return dnnl_invalid_graph_op;
-    }
-    private static final int dnnl_invalid_shape = (int)9L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_invalid_shape = 9
-     * }
-     */
-    public static int dnnl_invalid_shape() {
-        return dnnl_invalid_shape;
-    }
-    private static final int dnnl_invalid_data_type = (int)10L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_invalid_data_type = 10
-     * }
-     */
-    public static int dnnl_invalid_data_type() {
-        return dnnl_invalid_data_type;
-    }
-    private static final int dnnl_data_type_undef = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_data_type_undef = 0
-     * }
-     */
-    public static int dnnl_data_type_undef() {
-        return dnnl_data_type_undef;
-    }
-    private static final int dnnl_f16 = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_f16 = 1
-     * }
-     */
-    public static int dnnl_f16() {
-        return dnnl_f16;
-    }
-    private static final int dnnl_bf16 = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_bf16 = 2
-     * }
-     */
-    public static int dnnl_bf16() {
-        return dnnl_bf16;
-    }
-    private static final int dnnl_f32 = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_f32 = 3
-     * }
-     */
-    public static int dnnl_f32() {
-        return dnnl_f32;
-    }
-    private static final int dnnl_s32 = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_s32 = 4
-     * }
-     */
-    public static int dnnl_s32() {
-        return dnnl_s32;
-    }
-    private static final int dnnl_s8 = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_s8 = 5
-     * }
-     */
-    public static int dnnl_s8() {
-        return dnnl_s8;
-    }
-    private static final int dnnl_u8 = (int)6L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_u8 = 6
-     * }
-     */
-    public static int dnnl_u8() {
-        return dnnl_u8;
-    }
-    private static final int dnnl_f64 = (int)7L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_f64 = 7
-     * }
-     */
-    public static int dnnl_f64() {
-        return dnnl_f64;
-    }
-    private static final int dnnl_boolean = (int)8L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_boolean = 8
-     * }
-     */
-    public static int dnnl_boolean() {
-        return dnnl_boolean;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef int64_t dnnl_dim_t
-     * }
-     */
-    public static final OfLong dnnl_dim_t = dnnl_h.C_LONG;
-    private static final int dnnl_fpmath_mode_strict = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fpmath_mode_strict = 0
-     * }
-     */
-    public static int dnnl_fpmath_mode_strict() {
-        return dnnl_fpmath_mode_strict;
-    }
-    private static final int dnnl_fpmath_mode_bf16 = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fpmath_mode_bf16 = 1
-     * }
-     */
-    public static int dnnl_fpmath_mode_bf16() {
-        return dnnl_fpmath_mode_bf16;
-    }
-    private static final int dnnl_fpmath_mode_f16 = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fpmath_mode_f16 = 2
-     * }
-     */
-    public static int dnnl_fpmath_mode_f16() {
-        return dnnl_fpmath_mode_f16;
-    }
-    private static final int dnnl_fpmath_mode_any = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fpmath_mode_any = 3
-     * }
-     */
-    public static int dnnl_fpmath_mode_any() {
-        return dnnl_fpmath_mode_any;
-    }
-    private static final int dnnl_fpmath_mode_tf32 = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fpmath_mode_tf32 = 4
-     * }
-     */
-    public static int dnnl_fpmath_mode_tf32() {
-        return dnnl_fpmath_mode_tf32;
-    }
-    private static final int dnnl_any_engine = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_any_engine = 0
-     * }
-     */
-    public static int dnnl_any_engine() {
-        return dnnl_any_engine;
-    }
-    private static final int dnnl_cpu = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_cpu = 1
-     * }
-     */
-    public static int dnnl_cpu() {
-        return dnnl_cpu;
-    }
-    private static final int dnnl_gpu = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_gpu = 2
-     * }
-     */
-    public static int dnnl_gpu() {
-        return dnnl_gpu;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_engine *dnnl_engine_t
-     * }
-     */
-    public static final AddressLayout dnnl_engine_t = dnnl_h.C_POINTER;
-    private static final int dnnl_stream_in_order = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_stream_in_order = 1
-     * }
-     */
-    public static int dnnl_stream_in_order() {
-        return dnnl_stream_in_order;
-    }
-    private static final int dnnl_stream_out_of_order = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_stream_out_of_order = 2
-     * }
-     */
-    public static int dnnl_stream_out_of_order() {
-        return dnnl_stream_out_of_order;
-    }
-    private static final int dnnl_stream_default_flags = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_stream_default_flags = 1
-     * }
-     */
-    public static int dnnl_stream_default_flags() {
-        return dnnl_stream_default_flags;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_stream *dnnl_stream_t
-     * }
-     */
-    public static final AddressLayout dnnl_stream_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_stream *const_dnnl_stream_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_stream_t = dnnl_h.C_POINTER;
-
-    private static class dnnl_engine_create {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT,
-            dnnl_h.C_LONG
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_engine_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
-     * }
-     */
-    public static FunctionDescriptor dnnl_engine_create$descriptor() {
-        return dnnl_engine_create.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
-     * }
-     */
-    public static MethodHandle dnnl_engine_create$handle() {
-        return dnnl_engine_create.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
-     * }
-     */
-    public static MemorySegment dnnl_engine_create$address() {
-        return dnnl_engine_create.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index)
-     * }
-     */
-    public static int dnnl_engine_create(MemorySegment engine, int kind, long index) {
-        var mh$ = dnnl_engine_create.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_engine_create", engine, kind, index);
-            }
-            return (int)mh$.invokeExact(engine, kind, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_engine_destroy {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_engine_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
-     * }
-     */
-    public static FunctionDescriptor dnnl_engine_destroy$descriptor() {
-        return dnnl_engine_destroy.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
-     * }
-     */
-    public static MethodHandle dnnl_engine_destroy$handle() {
-        return dnnl_engine_destroy.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
-     * }
-     */
-    public static MemorySegment dnnl_engine_destroy$address() {
-        return dnnl_engine_destroy.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_engine_destroy(dnnl_engine_t engine)
-     * }
-     */
-    public static int dnnl_engine_destroy(MemorySegment engine) {
-        var mh$ = dnnl_engine_destroy.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_engine_destroy", engine);
-            }
-            return (int)mh$.invokeExact(engine);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_stream_create {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
-     * }
-     */
-    public static FunctionDescriptor dnnl_stream_create$descriptor() {
-        return dnnl_stream_create.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
-     * }
-     */
-    public static MethodHandle dnnl_stream_create$handle() {
-        return dnnl_stream_create.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
-     * }
-     */
-    public static MemorySegment dnnl_stream_create$address() {
-        return dnnl_stream_create.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_create(dnnl_stream_t *stream, dnnl_engine_t engine, unsigned int flags)
-     * }
-     */
-    public static int dnnl_stream_create(MemorySegment stream, MemorySegment engine, int flags) {
-        var mh$ = dnnl_stream_create.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_stream_create", stream, engine, flags);
-            }
-            return (int)mh$.invokeExact(stream, engine, flags);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_stream_wait {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_wait");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
-     * }
-     */
-    public static FunctionDescriptor dnnl_stream_wait$descriptor() {
-        return dnnl_stream_wait.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
-     * }
-     */
-    public static MethodHandle dnnl_stream_wait$handle() {
-        return dnnl_stream_wait.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
-     * }
-     */
-    public static MemorySegment dnnl_stream_wait$address() {
-        return dnnl_stream_wait.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_wait(dnnl_stream_t stream)
-     * }
-     */
-    public static int dnnl_stream_wait(MemorySegment stream) {
-        var mh$ = dnnl_stream_wait.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_stream_wait", stream);
-            }
-            return (int)mh$.invokeExact(stream);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_stream_destroy {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_stream_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
-     * }
-     */
-    public static FunctionDescriptor dnnl_stream_destroy$descriptor() {
-        return dnnl_stream_destroy.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
-     * }
-     */
-    public static MethodHandle dnnl_stream_destroy$handle() {
-        return dnnl_stream_destroy.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
-     * }
-     */
-    public static MemorySegment dnnl_stream_destroy$address() {
-        return dnnl_stream_destroy.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_stream_destroy(dnnl_stream_t stream)
-     * }
-     */
-    public static int dnnl_stream_destroy(MemorySegment stream) {
-        var mh$ = dnnl_stream_destroy.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_stream_destroy", stream);
-            }
-            return (int)mh$.invokeExact(stream);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_set_verbose {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_set_verbose");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_verbose(int level)
-     * }
-     */
-    public static FunctionDescriptor dnnl_set_verbose$descriptor() {
-        return dnnl_set_verbose.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_verbose(int level)
-     * }
-     */
-    public static MethodHandle dnnl_set_verbose$handle() {
-        return dnnl_set_verbose.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_verbose(int level)
-     * }
-     */
-    public static MemorySegment dnnl_set_verbose$address() {
-        return dnnl_set_verbose.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_set_verbose(int level)
-     * }
-     */
-    public static int dnnl_set_verbose(int level) {
-        var mh$ = dnnl_set_verbose.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_set_verbose", level);
-            }
-            return (int)mh$.invokeExact(level);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_version {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_POINTER    );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_version");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
-     * }
-     */
-    public static FunctionDescriptor dnnl_version$descriptor() {
-        return dnnl_version.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
-     * }
-     */
-    public static MethodHandle dnnl_version$handle() {
-        return dnnl_version.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
-     * }
-     */
-    public static MemorySegment dnnl_version$address() {
-        return dnnl_version.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
-     * }
-     */
-    public static MemorySegment dnnl_version() {
-        var mh$ = dnnl_version.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_version");
-            }
-            return (MemorySegment)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-    private static final int dnnl_format_kind_undef = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_format_kind_undef = 0
-     * }
-     */
-    public static int dnnl_format_kind_undef() {
-        return dnnl_format_kind_undef;
-    }
-    private static final int dnnl_format_kind_any = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_format_kind_any = 1
-     * }
-     */
-    public static int dnnl_format_kind_any() {
-        return dnnl_format_kind_any;
-    }
-    private static final int dnnl_format_kind_opaque = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_format_kind_opaque = 3
-     * }
-     */
-    public static int dnnl_format_kind_opaque() {
-        return dnnl_format_kind_opaque;
-    }
-    private static final int dnnl_format_tag_undef = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_format_tag_undef = 0
-     * }
-     */
-    public static int dnnl_format_tag_undef() {
-        return dnnl_format_tag_undef;
-    }
-    private static final int dnnl_format_tag_any = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_format_tag_any = 1
-     * }
-     */
-    public static int dnnl_format_tag_any() {
-        return dnnl_format_tag_any;
-    }
-    private static final int dnnl_a = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_a = 2
-     * }
-     */
-    public static int dnnl_a() {
-        return dnnl_a;
-    }
-    private static final int dnnl_ab = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_ab = 3
-     * }
-     */
-    public static int dnnl_ab() {
-        return dnnl_ab;
-    }
-    private static final int dnnl_abc = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_abc = 4
-     * }
-     */
-    public static int dnnl_abc() {
-        return dnnl_abc;
-    }
-    private static final int dnnl_abcd = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_abcd = 5
-     * }
-     */
-    public static int dnnl_abcd() {
-        return dnnl_abcd;
-    }
-    private static final int dnnl_abcde = (int)6L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_abcde = 6
-     * }
-     */
-    public static int dnnl_abcde() {
-        return dnnl_abcde;
-    }
-    private static final int dnnl_abcdef = (int)7L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_abcdef = 7
-     * }
-     */
-    public static int dnnl_abcdef() {
-        return dnnl_abcdef;
-    }
-    private static final int dnnl_ba = (int)14L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_ba = 14
-     * }
-     */
-    public static int dnnl_ba() {
-        return dnnl_ba;
-    }
-    private static final int dnnl_acb = (int)15L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_acb = 15
-     * }
-     */
-    public static int dnnl_acb() {
-        return dnnl_acb;
-    }
-    private static final int dnnl_acdb = (int)22L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_acdb = 22
-     * }
-     */
-    public static int dnnl_acdb() {
-        return dnnl_acdb;
-    }
-    private static final int dnnl_x = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_x = 2
-     * }
-     */
-    public static int dnnl_x() {
-        return dnnl_x;
-    }
-    private static final int dnnl_nc = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_nc = 3
-     * }
-     */
-    public static int dnnl_nc() {
-        return dnnl_nc;
-    }
-    private static final int dnnl_nchw = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_nchw = 5
-     * }
-     */
-    public static int dnnl_nchw() {
-        return dnnl_nchw;
-    }
-    private static final int dnnl_nhwc = (int)22L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_nhwc = 22
-     * }
-     */
-    public static int dnnl_nhwc() {
-        return dnnl_nhwc;
-    }
-    private static final int dnnl_oihw = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_oihw = 5
-     * }
-     */
-    public static int dnnl_oihw() {
-        return dnnl_oihw;
-    }
-    private static final int dnnl_goihw = (int)6L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_goihw = 6
-     * }
-     */
-    public static int dnnl_goihw() {
-        return dnnl_goihw;
-    }
-    private static final int dnnl_prop_kind_undef = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_prop_kind_undef = 0
-     * }
-     */
-    public static int dnnl_prop_kind_undef() {
-        return dnnl_prop_kind_undef;
-    }
-    private static final int dnnl_forward_training = (int)64L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_forward_training = 64
-     * }
-     */
-    public static int dnnl_forward_training() {
-        return dnnl_forward_training;
-    }
-    private static final int dnnl_forward_inference = (int)96L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_forward_inference = 96
-     * }
-     */
-    public static int dnnl_forward_inference() {
-        return dnnl_forward_inference;
-    }
-    private static final int dnnl_forward = (int)64L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_forward = 64
-     * }
-     */
-    public static int dnnl_forward() {
-        return dnnl_forward;
-    }
-    private static final int dnnl_backward = (int)128L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_backward = 128
-     * }
-     */
-    public static int dnnl_backward() {
-        return dnnl_backward;
-    }
-    private static final int dnnl_backward_data = (int)160L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_backward_data = 160
-     * }
-     */
-    public static int dnnl_backward_data() {
-        return dnnl_backward_data;
-    }
-    private static final int dnnl_backward_weights = (int)192L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_backward_weights = 192
-     * }
-     */
-    public static int dnnl_backward_weights() {
-        return dnnl_backward_weights;
-    }
-    private static final int dnnl_backward_bias = (int)193L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_backward_bias = 193
-     * }
-     */
-    public static int dnnl_backward_bias() {
-        return dnnl_backward_bias;
-    }
-    private static final int dnnl_convolution_direct = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_convolution_direct = 1
-     * }
-     */
-    public static int dnnl_convolution_direct() {
-        return dnnl_convolution_direct;
-    }
-    private static final int dnnl_convolution_winograd = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_convolution_winograd = 2
-     * }
-     */
-    public static int dnnl_convolution_winograd() {
-        return dnnl_convolution_winograd;
-    }
-    private static final int dnnl_convolution_auto = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_convolution_auto = 3
-     * }
-     */
-    public static int dnnl_convolution_auto() {
-        return dnnl_convolution_auto;
-    }
-    private static final int dnnl_deconvolution_direct = (int)10L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_deconvolution_direct = 10
-     * }
-     */
-    public static int dnnl_deconvolution_direct() {
-        return dnnl_deconvolution_direct;
-    }
-    private static final int dnnl_deconvolution_winograd = (int)11L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_deconvolution_winograd = 11
-     * }
-     */
-    public static int dnnl_deconvolution_winograd() {
-        return dnnl_deconvolution_winograd;
-    }
-    private static final int dnnl_eltwise_relu = (int)32L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_relu = 32
-     * }
-     */
-    public static int dnnl_eltwise_relu() {
-        return dnnl_eltwise_relu;
-    }
-    private static final int dnnl_eltwise_tanh = (int)33L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_tanh = 33
-     * }
-     */
-    public static int dnnl_eltwise_tanh() {
-        return dnnl_eltwise_tanh;
-    }
-    private static final int dnnl_eltwise_elu = (int)34L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_elu = 34
-     * }
-     */
-    public static int dnnl_eltwise_elu() {
-        return dnnl_eltwise_elu;
-    }
-    private static final int dnnl_eltwise_square = (int)35L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_square = 35
-     * }
-     */
-    public static int dnnl_eltwise_square() {
-        return dnnl_eltwise_square;
-    }
-    private static final int dnnl_eltwise_abs = (int)36L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_abs = 36
-     * }
-     */
-    public static int dnnl_eltwise_abs() {
-        return dnnl_eltwise_abs;
-    }
-    private static final int dnnl_eltwise_sqrt = (int)37L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_sqrt = 37
-     * }
-     */
-    public static int dnnl_eltwise_sqrt() {
-        return dnnl_eltwise_sqrt;
-    }
-    private static final int dnnl_eltwise_linear = (int)38L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_linear = 38
-     * }
-     */
-    public static int dnnl_eltwise_linear() {
-        return dnnl_eltwise_linear;
-    }
-    private static final int dnnl_eltwise_soft_relu = (int)39L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_soft_relu = 39
-     * }
-     */
-    public static int dnnl_eltwise_soft_relu() {
-        return dnnl_eltwise_soft_relu;
-    }
-    private static final int dnnl_eltwise_hardsigmoid = (int)40L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_hardsigmoid = 40
-     * }
-     */
-    public static int dnnl_eltwise_hardsigmoid() {
-        return dnnl_eltwise_hardsigmoid;
-    }
-    private static final int dnnl_eltwise_logistic = (int)41L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_logistic = 41
-     * }
-     */
-    public static int dnnl_eltwise_logistic() {
-        return dnnl_eltwise_logistic;
-    }
-    private static final int dnnl_eltwise_exp = (int)42L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_exp = 42
-     * }
-     */
-    public static int dnnl_eltwise_exp() {
-        return dnnl_eltwise_exp;
-    }
-    private static final int dnnl_eltwise_gelu_tanh = (int)43L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_gelu_tanh = 43
-     * }
-     */
-    public static int dnnl_eltwise_gelu_tanh() {
-        return dnnl_eltwise_gelu_tanh;
-    }
-    private static final int dnnl_eltwise_swish = (int)44L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_swish = 44
-     * }
-     */
-    public static int dnnl_eltwise_swish() {
-        return dnnl_eltwise_swish;
-    }
-    private static final int dnnl_eltwise_log = (int)45L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_log = 45
-     * }
-     */
-    public static int dnnl_eltwise_log() {
-        return dnnl_eltwise_log;
-    }
-    private static final int dnnl_eltwise_clip = (int)46L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_clip = 46
-     * }
-     */
-    public static int dnnl_eltwise_clip() {
-        return dnnl_eltwise_clip;
-    }
-    private static final int dnnl_eltwise_clip_v2 = (int)47L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_clip_v2 = 47
-     * }
-     */
-    public static int dnnl_eltwise_clip_v2() {
-        return dnnl_eltwise_clip_v2;
-    }
-    private static final int dnnl_eltwise_pow = (int)48L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_pow = 48
-     * }
-     */
-    public static int dnnl_eltwise_pow() {
-        return dnnl_eltwise_pow;
-    }
-    private static final int dnnl_eltwise_gelu_erf = (int)49L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_gelu_erf = 49
-     * }
-     */
-    public static int dnnl_eltwise_gelu_erf() {
-        return dnnl_eltwise_gelu_erf;
-    }
-    private static final int dnnl_eltwise_round = (int)50L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_round = 50
-     * }
-     */
-    public static int dnnl_eltwise_round() {
-        return dnnl_eltwise_round;
-    }
-    private static final int dnnl_eltwise_mish = (int)51L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_mish = 51
-     * }
-     */
-    public static int dnnl_eltwise_mish() {
-        return dnnl_eltwise_mish;
-    }
-    private static final int dnnl_eltwise_hardswish = (int)52L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_hardswish = 52
-     * }
-     */
-    public static int dnnl_eltwise_hardswish() {
-        return dnnl_eltwise_hardswish;
-    }
-    private static final int dnnl_eltwise_relu_use_dst_for_bwd = (int)256L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_relu_use_dst_for_bwd = 256
-     * }
-     */
-    public static int dnnl_eltwise_relu_use_dst_for_bwd() {
-        return dnnl_eltwise_relu_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_tanh_use_dst_for_bwd = (int)257L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_tanh_use_dst_for_bwd = 257
-     * }
-     */
-    public static int dnnl_eltwise_tanh_use_dst_for_bwd() {
-        return dnnl_eltwise_tanh_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_elu_use_dst_for_bwd = (int)258L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_elu_use_dst_for_bwd = 258
-     * }
-     */
-    public static int dnnl_eltwise_elu_use_dst_for_bwd() {
-        return dnnl_eltwise_elu_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_sqrt_use_dst_for_bwd = (int)259L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_sqrt_use_dst_for_bwd = 259
-     * }
-     */
-    public static int dnnl_eltwise_sqrt_use_dst_for_bwd() {
-        return dnnl_eltwise_sqrt_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_logistic_use_dst_for_bwd = (int)260L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_logistic_use_dst_for_bwd = 260
-     * }
-     */
-    public static int dnnl_eltwise_logistic_use_dst_for_bwd() {
-        return dnnl_eltwise_logistic_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_exp_use_dst_for_bwd = (int)261L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_exp_use_dst_for_bwd = 261
-     * }
-     */
-    public static int dnnl_eltwise_exp_use_dst_for_bwd() {
-        return dnnl_eltwise_exp_use_dst_for_bwd;
-    }
-    private static final int dnnl_eltwise_clip_v2_use_dst_for_bwd = (int)262L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_eltwise_clip_v2_use_dst_for_bwd = 262
-     * }
-     */
-    public static int dnnl_eltwise_clip_v2_use_dst_for_bwd() {
-        return dnnl_eltwise_clip_v2_use_dst_for_bwd;
-    }
-    private static final int dnnl_pooling_max = (int)511L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_pooling_max = 511
-     * }
-     */
-    public static int dnnl_pooling_max() {
-        return dnnl_pooling_max;
-    }
-    private static final int dnnl_pooling_avg_include_padding = (int)767L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_pooling_avg_include_padding = 767
-     * }
-     */
-    public static int dnnl_pooling_avg_include_padding() {
-        return dnnl_pooling_avg_include_padding;
-    }
-    private static final int dnnl_pooling_avg_exclude_padding = (int)1023L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_pooling_avg_exclude_padding = 1023
-     * }
-     */
-    public static int dnnl_pooling_avg_exclude_padding() {
-        return dnnl_pooling_avg_exclude_padding;
-    }
-    private static final int dnnl_binary_add = (int)131056L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_add = 131056
-     * }
-     */
-    public static int dnnl_binary_add() {
-        return dnnl_binary_add;
-    }
-    private static final int dnnl_binary_mul = (int)131057L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_mul = 131057
-     * }
-     */
-    public static int dnnl_binary_mul() {
-        return dnnl_binary_mul;
-    }
-    private static final int dnnl_binary_max = (int)131058L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_max = 131058
-     * }
-     */
-    public static int dnnl_binary_max() {
-        return dnnl_binary_max;
-    }
-    private static final int dnnl_binary_min = (int)131059L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_min = 131059
-     * }
-     */
-    public static int dnnl_binary_min() {
-        return dnnl_binary_min;
-    }
-    private static final int dnnl_binary_div = (int)131060L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_div = 131060
-     * }
-     */
-    public static int dnnl_binary_div() {
-        return dnnl_binary_div;
-    }
-    private static final int dnnl_binary_sub = (int)131061L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_sub = 131061
-     * }
-     */
-    public static int dnnl_binary_sub() {
-        return dnnl_binary_sub;
-    }
-    private static final int dnnl_binary_ge = (int)131062L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_ge = 131062
-     * }
-     */
-    public static int dnnl_binary_ge() {
-        return dnnl_binary_ge;
-    }
-    private static final int dnnl_binary_gt = (int)131063L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_gt = 131063
-     * }
-     */
-    public static int dnnl_binary_gt() {
-        return dnnl_binary_gt;
-    }
-    private static final int dnnl_binary_le = (int)131064L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_le = 131064
-     * }
-     */
-    public static int dnnl_binary_le() {
-        return dnnl_binary_le;
-    }
-    private static final int dnnl_binary_lt = (int)131065L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_lt = 131065
-     * }
-     */
-    public static int dnnl_binary_lt() {
-        return dnnl_binary_lt;
-    }
-    private static final int dnnl_binary_eq = (int)131066L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_eq = 131066
-     * }
-     */
-    public static int dnnl_binary_eq() {
-        return dnnl_binary_eq;
-    }
-    private static final int dnnl_binary_ne = (int)131067L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_ne = 131067
-     * }
-     */
-    public static int dnnl_binary_ne() {
-        return dnnl_binary_ne;
-    }
-    private static final int dnnl_binary_select = (int)131068L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_binary_select = 131068
-     * }
-     */
-    public static int dnnl_binary_select() {
-        return dnnl_binary_select;
-    }
-    private static final int dnnl_reduction_max = (int)196594L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_max = 196594
-     * }
-     */
-    public static int dnnl_reduction_max() {
-        return dnnl_reduction_max;
-    }
-    private static final int dnnl_reduction_min = (int)196595L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_min = 196595
-     * }
-     */
-    public static int dnnl_reduction_min() {
-        return dnnl_reduction_min;
-    }
-    private static final int dnnl_reduction_sum = (int)196596L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_sum = 196596
-     * }
-     */
-    public static int dnnl_reduction_sum() {
-        return dnnl_reduction_sum;
-    }
-    private static final int dnnl_reduction_mul = (int)196597L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_mul = 196597
-     * }
-     */
-    public static int dnnl_reduction_mul() {
-        return dnnl_reduction_mul;
-    }
-    private static final int dnnl_reduction_mean = (int)196598L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_mean = 196598
-     * }
-     */
-    public static int dnnl_reduction_mean() {
-        return dnnl_reduction_mean;
-    }
-    private static final int dnnl_reduction_norm_lp_max = (int)196599L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_norm_lp_max = 196599
-     * }
-     */
-    public static int dnnl_reduction_norm_lp_max() {
-        return dnnl_reduction_norm_lp_max;
-    }
-    private static final int dnnl_reduction_norm_lp_sum = (int)196600L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_norm_lp_sum = 196600
-     * }
-     */
-    public static int dnnl_reduction_norm_lp_sum() {
-        return dnnl_reduction_norm_lp_sum;
-    }
-    private static final int dnnl_reduction_norm_lp_power_p_max = (int)196601L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_norm_lp_power_p_max = 196601
-     * }
-     */
-    public static int dnnl_reduction_norm_lp_power_p_max() {
-        return dnnl_reduction_norm_lp_power_p_max;
-    }
-    private static final int dnnl_reduction_norm_lp_power_p_sum = (int)196602L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_reduction_norm_lp_power_p_sum = 196602
-     * }
-     */
-    public static int dnnl_reduction_norm_lp_power_p_sum() {
-        return dnnl_reduction_norm_lp_power_p_sum;
-    }
-    private static final int dnnl_softmax_accurate = (int)196608L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_softmax_accurate = 196608
-     * }
-     */
-    public static int dnnl_softmax_accurate() {
-        return dnnl_softmax_accurate;
-    }
-    private static final int dnnl_softmax_log = (int)196609L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_softmax_log = 196609
-     * }
-     */
-    public static int dnnl_softmax_log() {
-        return dnnl_softmax_log;
-    }
-    private static final int dnnl_normalization_flags_none = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_normalization_flags_none = 0
-     * }
-     */
-    public static int dnnl_normalization_flags_none() {
-        return dnnl_normalization_flags_none;
-    }
-    private static final int dnnl_use_global_stats = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_use_global_stats = 1
-     * }
-     */
-    public static int dnnl_use_global_stats() {
-        return dnnl_use_global_stats;
-    }
-    private static final int dnnl_use_scale = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_use_scale = 2
-     * }
-     */
-    public static int dnnl_use_scale() {
-        return dnnl_use_scale;
-    }
-    private static final int dnnl_use_shift = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_use_shift = 4
-     * }
-     */
-    public static int dnnl_use_shift() {
-        return dnnl_use_shift;
-    }
-    private static final int dnnl_fuse_norm_relu = (int)8L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_fuse_norm_relu = 8
-     * }
-     */
-    public static int dnnl_fuse_norm_relu() {
-        return dnnl_fuse_norm_relu;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_memory_desc *dnnl_memory_desc_t
-     * }
-     */
-    public static final AddressLayout dnnl_memory_desc_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_memory_desc *const_dnnl_memory_desc_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_memory_desc_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_memory *dnnl_memory_t
-     * }
-     */
-    public static final AddressLayout dnnl_memory_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_memory *const_dnnl_memory_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_memory_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_primitive_desc *dnnl_primitive_desc_t
-     * }
-     */
-    public static final AddressLayout dnnl_primitive_desc_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_primitive_desc *const_dnnl_primitive_desc_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_primitive_desc_t = dnnl_h.C_POINTER;
-    private static final int dnnl_scratchpad_mode_library = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_scratchpad_mode_library = 0
-     * }
-     */
-    public static int dnnl_scratchpad_mode_library() {
-        return dnnl_scratchpad_mode_library;
-    }
-    private static final int dnnl_scratchpad_mode_user = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_scratchpad_mode_user = 1
-     * }
-     */
-    public static int dnnl_scratchpad_mode_user() {
-        return dnnl_scratchpad_mode_user;
-    }
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_primitive_attr *dnnl_primitive_attr_t
-     * }
-     */
-    public static final AddressLayout dnnl_primitive_attr_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_primitive_attr *const_dnnl_primitive_attr_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_primitive_attr_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_post_ops *dnnl_post_ops_t
-     * }
-     */
-    public static final AddressLayout dnnl_post_ops_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_post_ops *const_dnnl_post_ops_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_post_ops_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef struct dnnl_primitive *dnnl_primitive_t
-     * }
-     */
-    public static final AddressLayout dnnl_primitive_t = dnnl_h.C_POINTER;
-    /**
-     * {@snippet lang=c :
-     * typedef const struct dnnl_primitive *const_dnnl_primitive_t
-     * }
-     */
-    public static final AddressLayout const_dnnl_primitive_t = dnnl_h.C_POINTER;
-    private static final int dnnl_query_undef = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_undef = 0
-     * }
-     */
-    public static int dnnl_query_undef() {
-        return dnnl_query_undef;
-    }
-    private static final int dnnl_query_engine = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_engine = 1
-     * }
-     */
-    public static int dnnl_query_engine() {
-        return dnnl_query_engine;
-    }
-    private static final int dnnl_query_primitive_kind = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_primitive_kind = 2
-     * }
-     */
-    public static int dnnl_query_primitive_kind() {
-        return dnnl_query_primitive_kind;
-    }
-    private static final int dnnl_query_num_of_inputs_s32 = (int)3L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_num_of_inputs_s32 = 3
-     * }
-     */
-    public static int dnnl_query_num_of_inputs_s32() {
-        return dnnl_query_num_of_inputs_s32;
-    }
-    private static final int dnnl_query_num_of_outputs_s32 = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_num_of_outputs_s32 = 4
-     * }
-     */
-    public static int dnnl_query_num_of_outputs_s32() {
-        return dnnl_query_num_of_outputs_s32;
-    }
-    private static final int dnnl_query_time_estimate_f64 = (int)5L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_time_estimate_f64 = 5
-     * }
-     */
-    public static int dnnl_query_time_estimate_f64() {
-        return dnnl_query_time_estimate_f64;
-    }
-    private static final int dnnl_query_memory_consumption_s64 = (int)6L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_memory_consumption_s64 = 6
-     * }
-     */
-    public static int dnnl_query_memory_consumption_s64() {
-        return dnnl_query_memory_consumption_s64;
-    }
-    private static final int dnnl_query_scratchpad_engine = (int)7L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_scratchpad_engine = 7
-     * }
-     */
-    public static int dnnl_query_scratchpad_engine() {
-        return dnnl_query_scratchpad_engine;
-    }
-    private static final int dnnl_query_impl_info_str = (int)8L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_impl_info_str = 8
-     * }
-     */
-    public static int dnnl_query_impl_info_str() {
-        return dnnl_query_impl_info_str;
-    }
-    private static final int dnnl_query_reorder_src_engine = (int)9L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_reorder_src_engine = 9
-     * }
-     */
-    public static int dnnl_query_reorder_src_engine() {
-        return dnnl_query_reorder_src_engine;
-    }
-    private static final int dnnl_query_reorder_dst_engine = (int)10L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_reorder_dst_engine = 10
-     * }
-     */
-    public static int dnnl_query_reorder_dst_engine() {
-        return dnnl_query_reorder_dst_engine;
-    }
-    private static final int dnnl_query_prop_kind = (int)11L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_prop_kind = 11
-     * }
-     */
-    public static int dnnl_query_prop_kind() {
-        return dnnl_query_prop_kind;
-    }
-    private static final int dnnl_query_cache_blob_id_size_s64 = (int)12L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_cache_blob_id_size_s64 = 12
-     * }
-     */
-    public static int dnnl_query_cache_blob_id_size_s64() {
-        return dnnl_query_cache_blob_id_size_s64;
-    }
-    private static final int dnnl_query_cache_blob_id = (int)13L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_cache_blob_id = 13
-     * }
-     */
-    public static int dnnl_query_cache_blob_id() {
-        return dnnl_query_cache_blob_id;
-    }
-    private static final int dnnl_query_strides = (int)14L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_strides = 14
-     * }
-     */
-    public static int dnnl_query_strides() {
-        return dnnl_query_strides;
-    }
-    private static final int dnnl_query_dilations = (int)15L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_dilations = 15
-     * }
-     */
-    public static int dnnl_query_dilations() {
-        return dnnl_query_dilations;
-    }
-    private static final int dnnl_query_padding_l = (int)16L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_padding_l = 16
-     * }
-     */
-    public static int dnnl_query_padding_l() {
-        return dnnl_query_padding_l;
-    }
-    private static final int dnnl_query_padding_r = (int)17L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_padding_r = 17
-     * }
-     */
-    public static int dnnl_query_padding_r() {
-        return dnnl_query_padding_r;
-    }
-    private static final int dnnl_query_epsilon_f32 = (int)18L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_epsilon_f32 = 18
-     * }
-     */
-    public static int dnnl_query_epsilon_f32() {
-        return dnnl_query_epsilon_f32;
-    }
-    private static final int dnnl_query_flags = (int)19L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_flags = 19
-     * }
-     */
-    public static int dnnl_query_flags() {
-        return dnnl_query_flags;
-    }
-    private static final int dnnl_query_alg_kind = (int)20L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_alg_kind = 20
-     * }
-     */
-    public static int dnnl_query_alg_kind() {
-        return dnnl_query_alg_kind;
-    }
-    private static final int dnnl_query_alpha_f32 = (int)21L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_alpha_f32 = 21
-     * }
-     */
-    public static int dnnl_query_alpha_f32() {
-        return dnnl_query_alpha_f32;
-    }
-    private static final int dnnl_query_beta_f32 = (int)22L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_beta_f32 = 22
-     * }
-     */
-    public static int dnnl_query_beta_f32() {
-        return dnnl_query_beta_f32;
-    }
-    private static final int dnnl_query_axis_s32 = (int)23L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_axis_s32 = 23
-     * }
-     */
-    public static int dnnl_query_axis_s32() {
-        return dnnl_query_axis_s32;
-    }
-    private static final int dnnl_query_local_size_s64 = (int)24L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_local_size_s64 = 24
-     * }
-     */
-    public static int dnnl_query_local_size_s64() {
-        return dnnl_query_local_size_s64;
-    }
-    private static final int dnnl_query_k_f32 = (int)25L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_k_f32 = 25
-     * }
-     */
-    public static int dnnl_query_k_f32() {
-        return dnnl_query_k_f32;
-    }
-    private static final int dnnl_query_p_f32 = (int)26L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_p_f32 = 26
-     * }
-     */
-    public static int dnnl_query_p_f32() {
-        return dnnl_query_p_f32;
-    }
-    private static final int dnnl_query_factors = (int)27L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_factors = 27
-     * }
-     */
-    public static int dnnl_query_factors() {
-        return dnnl_query_factors;
-    }
-    private static final int dnnl_query_cell_kind = (int)28L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_cell_kind = 28
-     * }
-     */
-    public static int dnnl_query_cell_kind() {
-        return dnnl_query_cell_kind;
-    }
-    private static final int dnnl_query_direction = (int)29L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_direction = 29
-     * }
-     */
-    public static int dnnl_query_direction() {
-        return dnnl_query_direction;
-    }
-    private static final int dnnl_query_activation_kind = (int)30L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_activation_kind = 30
-     * }
-     */
-    public static int dnnl_query_activation_kind() {
-        return dnnl_query_activation_kind;
-    }
-    private static final int dnnl_query_kernel = (int)31L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_kernel = 31
-     * }
-     */
-    public static int dnnl_query_kernel() {
-        return dnnl_query_kernel;
-    }
-    private static final int dnnl_query_group_size_s64 = (int)32L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_group_size_s64 = 32
-     * }
-     */
-    public static int dnnl_query_group_size_s64() {
-        return dnnl_query_group_size_s64;
-    }
-    private static final int dnnl_query_some_md = (int)128L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_some_md = 128
-     * }
-     */
-    public static int dnnl_query_some_md() {
-        return dnnl_query_some_md;
-    }
-    private static final int dnnl_query_src_md = (int)129L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_src_md = 129
-     * }
-     */
-    public static int dnnl_query_src_md() {
-        return dnnl_query_src_md;
-    }
-    private static final int dnnl_query_diff_src_md = (int)130L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_diff_src_md = 130
-     * }
-     */
-    public static int dnnl_query_diff_src_md() {
-        return dnnl_query_diff_src_md;
-    }
-    private static final int dnnl_query_weights_md = (int)131L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_weights_md = 131
-     * }
-     */
-    public static int dnnl_query_weights_md() {
-        return dnnl_query_weights_md;
-    }
-    private static final int dnnl_query_diff_weights_md = (int)132L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_diff_weights_md = 132
-     * }
-     */
-    public static int dnnl_query_diff_weights_md() {
-        return dnnl_query_diff_weights_md;
-    }
-    private static final int dnnl_query_dst_md = (int)133L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_dst_md = 133
-     * }
-     */
-    public static int dnnl_query_dst_md() {
-        return dnnl_query_dst_md;
-    }
-    private static final int dnnl_query_diff_dst_md = (int)134L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_diff_dst_md = 134
-     * }
-     */
-    public static int dnnl_query_diff_dst_md() {
-        return dnnl_query_diff_dst_md;
-    }
-    private static final int dnnl_query_workspace_md = (int)135L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_workspace_md = 135
-     * }
-     */
-    public static int dnnl_query_workspace_md() {
-        return dnnl_query_workspace_md;
-    }
-    private static final int dnnl_query_scratchpad_md = (int)136L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_scratchpad_md = 136
-     * }
-     */
-    public static int dnnl_query_scratchpad_md() {
-        return dnnl_query_scratchpad_md;
-    }
-    private static final int dnnl_query_exec_arg_md = (int)255L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_exec_arg_md = 255
-     * }
-     */
-    public static int dnnl_query_exec_arg_md() {
-        return dnnl_query_exec_arg_md;
-    }
-    private static final int dnnl_query_ndims_s32 = (int)256L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_ndims_s32 = 256
-     * }
-     */
-    public static int dnnl_query_ndims_s32() {
-        return dnnl_query_ndims_s32;
-    }
-    private static final int dnnl_query_dims = (int)257L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_dims = 257
-     * }
-     */
-    public static int dnnl_query_dims() {
-        return dnnl_query_dims;
-    }
-    private static final int dnnl_query_data_type = (int)258L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_data_type = 258
-     * }
-     */
-    public static int dnnl_query_data_type() {
-        return dnnl_query_data_type;
-    }
-    private static final int dnnl_query_submemory_offset_s64 = (int)259L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_submemory_offset_s64 = 259
-     * }
-     */
-    public static int dnnl_query_submemory_offset_s64() {
-        return dnnl_query_submemory_offset_s64;
-    }
-    private static final int dnnl_query_padded_dims = (int)260L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_padded_dims = 260
-     * }
-     */
-    public static int dnnl_query_padded_dims() {
-        return dnnl_query_padded_dims;
-    }
-    private static final int dnnl_query_padded_offsets = (int)261L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_padded_offsets = 261
-     * }
-     */
-    public static int dnnl_query_padded_offsets() {
-        return dnnl_query_padded_offsets;
-    }
-    private static final int dnnl_query_format_kind = (int)262L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_format_kind = 262
-     * }
-     */
-    public static int dnnl_query_format_kind() {
-        return dnnl_query_format_kind;
-    }
-    private static final int dnnl_query_inner_nblks_s32 = (int)263L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_inner_nblks_s32 = 263
-     * }
-     */
-    public static int dnnl_query_inner_nblks_s32() {
-        return dnnl_query_inner_nblks_s32;
-    }
-    private static final int dnnl_query_inner_blks = (int)264L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_inner_blks = 264
-     * }
-     */
-    public static int dnnl_query_inner_blks() {
-        return dnnl_query_inner_blks;
-    }
-    private static final int dnnl_query_inner_idxs = (int)265L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_inner_idxs = 265
-     * }
-     */
-    public static int dnnl_query_inner_idxs() {
-        return dnnl_query_inner_idxs;
-    }
-    private static final int dnnl_query_sparse_encoding = (int)266L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_sparse_encoding = 266
-     * }
-     */
-    public static int dnnl_query_sparse_encoding() {
-        return dnnl_query_sparse_encoding;
-    }
-    private static final int dnnl_query_nnz_s64 = (int)267L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_nnz_s64 = 267
-     * }
-     */
-    public static int dnnl_query_nnz_s64() {
-        return dnnl_query_nnz_s64;
-    }
-    private static final int dnnl_query_num_handles_s32 = (int)268L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_num_handles_s32 = 268
-     * }
-     */
-    public static int dnnl_query_num_handles_s32() {
-        return dnnl_query_num_handles_s32;
-    }
-    private static final int dnnl_query_max = (int)32767L;
-    /**
-     * {@snippet lang=c :
-     * enum <anonymous>.dnnl_query_max = 32767
-     * }
-     */
-    public static int dnnl_query_max() {
-        return dnnl_query_max;
-    }
-
-    private static class dnnl_primitive_desc_next_impl {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_next_impl");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_next_impl$descriptor() {
-        return dnnl_primitive_desc_next_impl.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_next_impl$handle() {
-        return dnnl_primitive_desc_next_impl.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_next_impl$address() {
-        return dnnl_primitive_desc_next_impl.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_next_impl(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static int dnnl_primitive_desc_next_impl(MemorySegment primitive_desc) {
-        var mh$ = dnnl_primitive_desc_next_impl.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_next_impl", primitive_desc);
-            }
-            return (int)mh$.invokeExact(primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_desc_clone {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_clone");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_clone(dnnl_primitive_desc_t *primitive_desc, const_dnnl_primitive_desc_t existing_primitive_desc)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_clone$descriptor() {
-        return dnnl_primitive_desc_clone.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_clone(dnnl_primitive_desc_t *primitive_desc, const_dnnl_primitive_desc_t existing_primitive_desc)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_clone$handle() {
-        return dnnl_primitive_desc_clone.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_clone(dnnl_primitive_desc_t *primitive_desc, const_dnnl_primitive_desc_t existing_primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_clone$address() {
-        return dnnl_primitive_desc_clone.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_clone(dnnl_primitive_desc_t *primitive_desc, const_dnnl_primitive_desc_t existing_primitive_desc)
-     * }
-     */
-    public static int dnnl_primitive_desc_clone(MemorySegment primitive_desc, MemorySegment existing_primitive_desc) {
-        var mh$ = dnnl_primitive_desc_clone.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_clone", primitive_desc, existing_primitive_desc);
-            }
-            return (int)mh$.invokeExact(primitive_desc, existing_primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_desc_destroy {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_destroy$descriptor() {
-        return dnnl_primitive_desc_destroy.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_destroy$handle() {
-        return dnnl_primitive_desc_destroy.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_destroy$address() {
-        return dnnl_primitive_desc_destroy.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_destroy(dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static int dnnl_primitive_desc_destroy(MemorySegment primitive_desc) {
-        var mh$ = dnnl_primitive_desc_destroy.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_destroy", primitive_desc);
-            }
-            return (int)mh$.invokeExact(primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_desc_query {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT,
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_query$descriptor() {
-        return dnnl_primitive_desc_query.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_query$handle() {
-        return dnnl_primitive_desc_query.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query$address() {
-        return dnnl_primitive_desc_query.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
-     * }
-     */
-    public static int dnnl_primitive_desc_query(MemorySegment primitive_desc, int what, int index, MemorySegment result) {
-        var mh$ = dnnl_primitive_desc_query.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_query", primitive_desc, what, index, result);
-            }
-            return (int)mh$.invokeExact(primitive_desc, what, index, result);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_desc_query_md {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_POINTER,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query_md");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_query_md$descriptor() {
-        return dnnl_primitive_desc_query_md.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_query_md$handle() {
-        return dnnl_primitive_desc_query_md.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query_md$address() {
-        return dnnl_primitive_desc_query_md.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query_md(MemorySegment primitive_desc, int what, int index) {
-        var mh$ = dnnl_primitive_desc_query_md.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_query_md", primitive_desc, what, index);
-            }
-            return (MemorySegment)mh$.invokeExact(primitive_desc, what, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_desc_query_s32 {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query_s32");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_desc_query_s32$descriptor() {
-        return dnnl_primitive_desc_query_s32.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_desc_query_s32$handle() {
-        return dnnl_primitive_desc_query_s32.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_desc_query_s32$address() {
-        return dnnl_primitive_desc_query_s32.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int dnnl_primitive_desc_query_s32(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index)
-     * }
-     */
-    public static int dnnl_primitive_desc_query_s32(MemorySegment primitive_desc, int what, int index) {
-        var mh$ = dnnl_primitive_desc_query_s32.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_desc_query_s32", primitive_desc, what, index);
-            }
-            return (int)mh$.invokeExact(primitive_desc, what, index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_create {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_create$descriptor() {
-        return dnnl_primitive_create.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_create$handle() {
-        return dnnl_primitive_create.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_create$address() {
-        return dnnl_primitive_create.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t primitive_desc)
-     * }
-     */
-    public static int dnnl_primitive_create(MemorySegment primitive, MemorySegment primitive_desc) {
-        var mh$ = dnnl_primitive_create.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_create", primitive, primitive_desc);
-            }
-            return (int)mh$.invokeExact(primitive, primitive_desc);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_execute {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_execute");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_execute$descriptor() {
-        return dnnl_primitive_execute.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_execute$handle() {
-        return dnnl_primitive_execute.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_execute$address() {
-        return dnnl_primitive_execute.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
-     * }
-     */
-    public static int dnnl_primitive_execute(MemorySegment primitive, MemorySegment stream, int nargs, MemorySegment args) {
-        var mh$ = dnnl_primitive_execute.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_execute", primitive, stream, nargs, args);
-            }
-            return (int)mh$.invokeExact(primitive, stream, nargs, args);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_destroy {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_destroy$descriptor() {
-        return dnnl_primitive_destroy.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_destroy$handle() {
-        return dnnl_primitive_destroy.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_destroy$address() {
-        return dnnl_primitive_destroy.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive)
-     * }
-     */
-    public static int dnnl_primitive_destroy(MemorySegment primitive) {
-        var mh$ = dnnl_primitive_destroy.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_destroy", primitive);
-            }
-            return (int)mh$.invokeExact(primitive);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_attr_create {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_create");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_attr_create$descriptor() {
-        return dnnl_primitive_attr_create.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_attr_create$handle() {
-        return dnnl_primitive_attr_create.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_create$address() {
-        return dnnl_primitive_attr_create.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr)
-     * }
-     */
-    public static int dnnl_primitive_attr_create(MemorySegment attr) {
-        var mh$ = dnnl_primitive_attr_create.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_attr_create", attr);
-            }
-            return (int)mh$.invokeExact(attr);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_attr_destroy {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_destroy");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_attr_destroy$descriptor() {
-        return dnnl_primitive_attr_destroy.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_attr_destroy$handle() {
-        return dnnl_primitive_attr_destroy.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_destroy$address() {
-        return dnnl_primitive_attr_destroy.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr)
-     * }
-     */
-    public static int dnnl_primitive_attr_destroy(MemorySegment attr) {
-        var mh$ = dnnl_primitive_attr_destroy.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_attr_destroy", attr);
-            }
-            return (int)mh$.invokeExact(attr);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_attr_set_fpmath_mode {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_set_fpmath_mode");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_attr_set_fpmath_mode$descriptor() {
-        return dnnl_primitive_attr_set_fpmath_mode.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_attr_set_fpmath_mode$handle() {
-        return dnnl_primitive_attr_set_fpmath_mode.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_set_fpmath_mode$address() {
-        return dnnl_primitive_attr_set_fpmath_mode.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode)
-     * }
-     */
-    public static int dnnl_primitive_attr_set_fpmath_mode(MemorySegment attr, int mode) {
-        var mh$ = dnnl_primitive_attr_set_fpmath_mode.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_attr_set_fpmath_mode", attr, mode);
-            }
-            return (int)mh$.invokeExact(attr, mode);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class dnnl_primitive_attr_set_scratchpad_mode {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            dnnl_h.C_INT,
-            dnnl_h.C_POINTER,
-            dnnl_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_set_scratchpad_mode");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
-     * }
-     */
-    public static FunctionDescriptor dnnl_primitive_attr_set_scratchpad_mode$descriptor() {
-        return dnnl_primitive_attr_set_scratchpad_mode.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
-     * }
-     */
-    public static MethodHandle dnnl_primitive_attr_set_scratchpad_mode$handle() {
-        return dnnl_primitive_attr_set_scratchpad_mode.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
-     * }
-     */
-    public static MemorySegment dnnl_primitive_attr_set_scratchpad_mode$address() {
-        return dnnl_primitive_attr_set_scratchpad_mode.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * dnnl_status_t dnnl_primitive_attr_set_scratchpad_mode(dnnl_primitive_attr_t attr, dnnl_scratchpad_mode_t mode)
-     * }
-     */
-    public static int dnnl_primitive_attr_set_scratchpad_mode(MemorySegment attr, int mode) {
-        var mh$ = dnnl_primitive_attr_set_scratchpad_mode.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("dnnl_primitive_attr_set_scratchpad_mode", attr, mode);
-            }
-            return (int)mh$.invokeExact(attr, mode);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
     }
 
     private static class dnnl_primitive_attr_set_post_ops {
@@ -3780,6 +629,194 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_memory_desc_create_with_tag", memory_desc, ndims, dims, data_type, tag);
             }
             return (int)mh$.invokeExact(memory_desc, ndims, dims, data_type, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_memory_desc_create_submemory {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_create_submemory");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_create_submemory(dnnl_memory_desc_t *memory_desc, const_dnnl_memory_desc_t parent_memory_desc, const dnnl_dims_t dims, const dnnl_dims_t offsets)
+     * }
+     */
+    public static FunctionDescriptor dnnl_memory_desc_create_submemory$descriptor() {
+        return dnnl_memory_desc_create_submemory.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_create_submemory(dnnl_memory_desc_t *memory_desc, const_dnnl_memory_desc_t parent_memory_desc, const dnnl_dims_t dims, const dnnl_dims_t offsets)
+     * }
+     */
+    public static MethodHandle dnnl_memory_desc_create_submemory$handle() {
+        return dnnl_memory_desc_create_submemory.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_create_submemory(dnnl_memory_desc_t *memory_desc, const_dnnl_memory_desc_t parent_memory_desc, const dnnl_dims_t dims, const dnnl_dims_t offsets)
+     * }
+     */
+    public static MemorySegment dnnl_memory_desc_create_submemory$address() {
+        return dnnl_memory_desc_create_submemory.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_create_submemory(dnnl_memory_desc_t *memory_desc, const_dnnl_memory_desc_t parent_memory_desc, const dnnl_dims_t dims, const dnnl_dims_t offsets)
+     * }
+     */
+    public static int dnnl_memory_desc_create_submemory(MemorySegment memory_desc, MemorySegment parent_memory_desc, MemorySegment dims, MemorySegment offsets) {
+        var mh$ = dnnl_memory_desc_create_submemory.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_memory_desc_create_submemory", memory_desc, parent_memory_desc, dims, offsets);
+            }
+            return (int)mh$.invokeExact(memory_desc, parent_memory_desc, dims, offsets);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_memory_desc_reshape {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_reshape");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static FunctionDescriptor dnnl_memory_desc_reshape$descriptor() {
+        return dnnl_memory_desc_reshape.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static MethodHandle dnnl_memory_desc_reshape$handle() {
+        return dnnl_memory_desc_reshape.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static MemorySegment dnnl_memory_desc_reshape$address() {
+        return dnnl_memory_desc_reshape.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_reshape(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, int ndims, const dnnl_dims_t dims)
+     * }
+     */
+    public static int dnnl_memory_desc_reshape(MemorySegment out_memory_desc, MemorySegment in_memory_desc, int ndims, MemorySegment dims) {
+        var mh$ = dnnl_memory_desc_reshape.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_memory_desc_reshape", out_memory_desc, in_memory_desc, ndims, dims);
+            }
+            return (int)mh$.invokeExact(out_memory_desc, in_memory_desc, ndims, dims);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_memory_desc_permute_axes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_memory_desc_permute_axes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_permute_axes(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, const int *permutation)
+     * }
+     */
+    public static FunctionDescriptor dnnl_memory_desc_permute_axes$descriptor() {
+        return dnnl_memory_desc_permute_axes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_permute_axes(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, const int *permutation)
+     * }
+     */
+    public static MethodHandle dnnl_memory_desc_permute_axes$handle() {
+        return dnnl_memory_desc_permute_axes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_permute_axes(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, const int *permutation)
+     * }
+     */
+    public static MemorySegment dnnl_memory_desc_permute_axes$address() {
+        return dnnl_memory_desc_permute_axes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_memory_desc_permute_axes(dnnl_memory_desc_t *out_memory_desc, const_dnnl_memory_desc_t in_memory_desc, const int *permutation)
+     * }
+     */
+    public static int dnnl_memory_desc_permute_axes(MemorySegment out_memory_desc, MemorySegment in_memory_desc, MemorySegment permutation) {
+        var mh$ = dnnl_memory_desc_permute_axes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_memory_desc_permute_axes", out_memory_desc, in_memory_desc, permutation);
+            }
+            return (int)mh$.invokeExact(out_memory_desc, in_memory_desc, permutation);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4592,6 +1629,73 @@ public class dnnl_h extends dnnl_h$shared {
                 traceDowncall("dnnl_binary_primitive_desc_create", primitive_desc, engine, alg_kind, src0_desc, src1_desc, dst_desc, attr);
             }
             return (int)mh$.invokeExact(primitive_desc, engine, alg_kind, src0_desc, src1_desc, dst_desc, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_binary_primitive_desc_create_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_binary_primitive_desc_create_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t src2_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_binary_primitive_desc_create_v2$descriptor() {
+        return dnnl_binary_primitive_desc_create_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t src2_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_binary_primitive_desc_create_v2$handle() {
+        return dnnl_binary_primitive_desc_create_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t src2_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_binary_primitive_desc_create_v2$address() {
+        return dnnl_binary_primitive_desc_create_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_binary_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src0_desc, const_dnnl_memory_desc_t src1_desc, const_dnnl_memory_desc_t src2_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_binary_primitive_desc_create_v2(MemorySegment primitive_desc, MemorySegment engine, int alg_kind, MemorySegment src0_desc, MemorySegment src1_desc, MemorySegment src2_desc, MemorySegment dst_desc, MemorySegment attr) {
+        var mh$ = dnnl_binary_primitive_desc_create_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_binary_primitive_desc_create_v2", primitive_desc, engine, alg_kind, src0_desc, src1_desc, src2_desc, dst_desc, attr);
+            }
+            return (int)mh$.invokeExact(primitive_desc, engine, alg_kind, src0_desc, src1_desc, src2_desc, dst_desc, attr);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -5855,6 +2959,147 @@ public class dnnl_h extends dnnl_h$shared {
         }
     }
 
+    private static class dnnl_layer_normalization_forward_primitive_desc_create_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_layer_normalization_forward_primitive_desc_create_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_forward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_layer_normalization_forward_primitive_desc_create_v2$descriptor() {
+        return dnnl_layer_normalization_forward_primitive_desc_create_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_forward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_layer_normalization_forward_primitive_desc_create_v2$handle() {
+        return dnnl_layer_normalization_forward_primitive_desc_create_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_forward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_layer_normalization_forward_primitive_desc_create_v2$address() {
+        return dnnl_layer_normalization_forward_primitive_desc_create_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_forward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_layer_normalization_forward_primitive_desc_create_v2(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, MemorySegment src_desc, MemorySegment dst_desc, MemorySegment stat_desc, int scale_shift_data_type, float epsilon, int flags, MemorySegment attr) {
+        var mh$ = dnnl_layer_normalization_forward_primitive_desc_create_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_layer_normalization_forward_primitive_desc_create_v2", primitive_desc, engine, prop_kind, src_desc, dst_desc, stat_desc, scale_shift_data_type, epsilon, flags, attr);
+            }
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, src_desc, dst_desc, stat_desc, scale_shift_data_type, epsilon, flags, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_layer_normalization_backward_primitive_desc_create_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_INT,
+            dnnl_h.C_INT,
+            dnnl_h.C_FLOAT,
+            dnnl_h.C_INT,
+            dnnl_h.C_POINTER,
+            dnnl_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_layer_normalization_backward_primitive_desc_create_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_backward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t diff_src_desc, const_dnnl_memory_desc_t diff_dst_desc, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t diff_scale_shift_data_type, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_desc_t hint_fwd_pd, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static FunctionDescriptor dnnl_layer_normalization_backward_primitive_desc_create_v2$descriptor() {
+        return dnnl_layer_normalization_backward_primitive_desc_create_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_backward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t diff_src_desc, const_dnnl_memory_desc_t diff_dst_desc, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t diff_scale_shift_data_type, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_desc_t hint_fwd_pd, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MethodHandle dnnl_layer_normalization_backward_primitive_desc_create_v2$handle() {
+        return dnnl_layer_normalization_backward_primitive_desc_create_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_backward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t diff_src_desc, const_dnnl_memory_desc_t diff_dst_desc, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t diff_scale_shift_data_type, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_desc_t hint_fwd_pd, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static MemorySegment dnnl_layer_normalization_backward_primitive_desc_create_v2$address() {
+        return dnnl_layer_normalization_backward_primitive_desc_create_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_layer_normalization_backward_primitive_desc_create_v2(dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, dnnl_prop_kind_t prop_kind, const_dnnl_memory_desc_t diff_src_desc, const_dnnl_memory_desc_t diff_dst_desc, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t stat_desc, dnnl_data_type_t diff_scale_shift_data_type, dnnl_data_type_t scale_shift_data_type, float epsilon, unsigned int flags, const_dnnl_primitive_desc_t hint_fwd_pd, const_dnnl_primitive_attr_t attr)
+     * }
+     */
+    public static int dnnl_layer_normalization_backward_primitive_desc_create_v2(MemorySegment primitive_desc, MemorySegment engine, int prop_kind, MemorySegment diff_src_desc, MemorySegment diff_dst_desc, MemorySegment src_desc, MemorySegment stat_desc, int diff_scale_shift_data_type, int scale_shift_data_type, float epsilon, int flags, MemorySegment hint_fwd_pd, MemorySegment attr) {
+        var mh$ = dnnl_layer_normalization_backward_primitive_desc_create_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_layer_normalization_backward_primitive_desc_create_v2", primitive_desc, engine, prop_kind, diff_src_desc, diff_dst_desc, src_desc, stat_desc, diff_scale_shift_data_type, scale_shift_data_type, epsilon, flags, hint_fwd_pd, attr);
+            }
+            return (int)mh$.invokeExact(primitive_desc, engine, prop_kind, diff_src_desc, diff_dst_desc, src_desc, stat_desc, diff_scale_shift_data_type, scale_shift_data_type, epsilon, flags, hint_fwd_pd, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dnnl_matmul_primitive_desc_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             dnnl_h.C_INT,
@@ -6246,6 +3491,15 @@ public class dnnl_h extends dnnl_h$shared {
     public static MemorySegment DNNL_MEMORY_NONE() {
         return DNNL_MEMORY_NONE;
     }
+    private static final MemorySegment DNNL_MEMORY_ALLOCATE = MemorySegment.ofAddress(-1L);
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_MEMORY_ALLOCATE (void*) -1
+     * }
+     */
+    public static MemorySegment DNNL_MEMORY_ALLOCATE() {
+        return DNNL_MEMORY_ALLOCATE;
+    }
     private static final long DNNL_RUNTIME_DIM_VAL = -9223372036854775808L;
     /**
      * {@snippet lang=c :
@@ -6254,6 +3508,24 @@ public class dnnl_h extends dnnl_h$shared {
      */
     public static long DNNL_RUNTIME_DIM_VAL() {
         return DNNL_RUNTIME_DIM_VAL;
+    }
+    private static final long DNNL_RUNTIME_SIZE_VAL = -9223372036854775808L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_RUNTIME_SIZE_VAL -9223372036854775808
+     * }
+     */
+    public static long DNNL_RUNTIME_SIZE_VAL() {
+        return DNNL_RUNTIME_SIZE_VAL;
+    }
+    private static final int DNNL_RUNTIME_S32_VAL = (int)-2147483648L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_RUNTIME_S32_VAL -2147483648
+     * }
+     */
+    public static int DNNL_RUNTIME_S32_VAL() {
+        return DNNL_RUNTIME_S32_VAL;
     }
     private static final int DNNL_ARG_SRC = (int)1L;
     /**
@@ -6264,6 +3536,15 @@ public class dnnl_h extends dnnl_h$shared {
     public static int DNNL_ARG_SRC() {
         return DNNL_ARG_SRC;
     }
+    private static final int DNNL_ARG_SRC_LAYER = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SRC_LAYER 1
+     * }
+     */
+    public static int DNNL_ARG_SRC_LAYER() {
+        return DNNL_ARG_SRC_LAYER;
+    }
     private static final int DNNL_ARG_FROM = (int)1L;
     /**
      * {@snippet lang=c :
@@ -6272,6 +3553,33 @@ public class dnnl_h extends dnnl_h$shared {
      */
     public static int DNNL_ARG_FROM() {
         return DNNL_ARG_FROM;
+    }
+    private static final int DNNL_ARG_SRC_ITER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SRC_ITER 2
+     * }
+     */
+    public static int DNNL_ARG_SRC_ITER() {
+        return DNNL_ARG_SRC_ITER;
+    }
+    private static final int DNNL_ARG_SRC_ITER_C = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SRC_ITER_C 3
+     * }
+     */
+    public static int DNNL_ARG_SRC_ITER_C() {
+        return DNNL_ARG_SRC_ITER_C;
+    }
+    private static final int DNNL_ARG_AUGRU_ATTENTION = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_AUGRU_ATTENTION 4
+     * }
+     */
+    public static int DNNL_ARG_AUGRU_ATTENTION() {
+        return DNNL_ARG_AUGRU_ATTENTION;
     }
     private static final int DNNL_ARG_DST = (int)17L;
     /**
@@ -6291,6 +3599,33 @@ public class dnnl_h extends dnnl_h$shared {
     public static int DNNL_ARG_TO() {
         return DNNL_ARG_TO;
     }
+    private static final int DNNL_ARG_DST_LAYER = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DST_LAYER 17
+     * }
+     */
+    public static int DNNL_ARG_DST_LAYER() {
+        return DNNL_ARG_DST_LAYER;
+    }
+    private static final int DNNL_ARG_DST_ITER = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DST_ITER 18
+     * }
+     */
+    public static int DNNL_ARG_DST_ITER() {
+        return DNNL_ARG_DST_ITER;
+    }
+    private static final int DNNL_ARG_DST_ITER_C = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DST_ITER_C 19
+     * }
+     */
+    public static int DNNL_ARG_DST_ITER_C() {
+        return DNNL_ARG_DST_ITER_C;
+    }
     private static final int DNNL_ARG_WEIGHTS = (int)33L;
     /**
      * {@snippet lang=c :
@@ -6299,6 +3634,42 @@ public class dnnl_h extends dnnl_h$shared {
      */
     public static int DNNL_ARG_WEIGHTS() {
         return DNNL_ARG_WEIGHTS;
+    }
+    private static final int DNNL_ARG_WEIGHTS_LAYER = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WEIGHTS_LAYER 33
+     * }
+     */
+    public static int DNNL_ARG_WEIGHTS_LAYER() {
+        return DNNL_ARG_WEIGHTS_LAYER;
+    }
+    private static final int DNNL_ARG_WEIGHTS_ITER = (int)34L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WEIGHTS_ITER 34
+     * }
+     */
+    public static int DNNL_ARG_WEIGHTS_ITER() {
+        return DNNL_ARG_WEIGHTS_ITER;
+    }
+    private static final int DNNL_ARG_WEIGHTS_PEEPHOLE = (int)35L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WEIGHTS_PEEPHOLE 35
+     * }
+     */
+    public static int DNNL_ARG_WEIGHTS_PEEPHOLE() {
+        return DNNL_ARG_WEIGHTS_PEEPHOLE;
+    }
+    private static final int DNNL_ARG_WEIGHTS_PROJECTION = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WEIGHTS_PROJECTION 36
+     * }
+     */
+    public static int DNNL_ARG_WEIGHTS_PROJECTION() {
+        return DNNL_ARG_WEIGHTS_PROJECTION;
     }
     private static final int DNNL_ARG_DIFF_SRC = (int)129L;
     /**
@@ -6309,6 +3680,42 @@ public class dnnl_h extends dnnl_h$shared {
     public static int DNNL_ARG_DIFF_SRC() {
         return DNNL_ARG_DIFF_SRC;
     }
+    private static final int DNNL_ARG_DIFF_SRC_LAYER = (int)129L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_SRC_LAYER 129
+     * }
+     */
+    public static int DNNL_ARG_DIFF_SRC_LAYER() {
+        return DNNL_ARG_DIFF_SRC_LAYER;
+    }
+    private static final int DNNL_ARG_DIFF_SRC_ITER = (int)130L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_SRC_ITER 130
+     * }
+     */
+    public static int DNNL_ARG_DIFF_SRC_ITER() {
+        return DNNL_ARG_DIFF_SRC_ITER;
+    }
+    private static final int DNNL_ARG_DIFF_SRC_ITER_C = (int)131L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_SRC_ITER_C 131
+     * }
+     */
+    public static int DNNL_ARG_DIFF_SRC_ITER_C() {
+        return DNNL_ARG_DIFF_SRC_ITER_C;
+    }
+    private static final int DNNL_ARG_DIFF_AUGRU_ATTENTION = (int)132L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_AUGRU_ATTENTION 132
+     * }
+     */
+    public static int DNNL_ARG_DIFF_AUGRU_ATTENTION() {
+        return DNNL_ARG_DIFF_AUGRU_ATTENTION;
+    }
     private static final int DNNL_ARG_DIFF_DST = (int)145L;
     /**
      * {@snippet lang=c :
@@ -6318,6 +3725,33 @@ public class dnnl_h extends dnnl_h$shared {
     public static int DNNL_ARG_DIFF_DST() {
         return DNNL_ARG_DIFF_DST;
     }
+    private static final int DNNL_ARG_DIFF_DST_LAYER = (int)145L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_DST_LAYER 145
+     * }
+     */
+    public static int DNNL_ARG_DIFF_DST_LAYER() {
+        return DNNL_ARG_DIFF_DST_LAYER;
+    }
+    private static final int DNNL_ARG_DIFF_DST_ITER = (int)146L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_DST_ITER 146
+     * }
+     */
+    public static int DNNL_ARG_DIFF_DST_ITER() {
+        return DNNL_ARG_DIFF_DST_ITER;
+    }
+    private static final int DNNL_ARG_DIFF_DST_ITER_C = (int)147L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_DST_ITER_C 147
+     * }
+     */
+    public static int DNNL_ARG_DIFF_DST_ITER_C() {
+        return DNNL_ARG_DIFF_DST_ITER_C;
+    }
     private static final int DNNL_ARG_DIFF_WEIGHTS = (int)161L;
     /**
      * {@snippet lang=c :
@@ -6326,6 +3760,42 @@ public class dnnl_h extends dnnl_h$shared {
      */
     public static int DNNL_ARG_DIFF_WEIGHTS() {
         return DNNL_ARG_DIFF_WEIGHTS;
+    }
+    private static final int DNNL_ARG_DIFF_WEIGHTS_LAYER = (int)161L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_WEIGHTS_LAYER 161
+     * }
+     */
+    public static int DNNL_ARG_DIFF_WEIGHTS_LAYER() {
+        return DNNL_ARG_DIFF_WEIGHTS_LAYER;
+    }
+    private static final int DNNL_ARG_DIFF_WEIGHTS_ITER = (int)162L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_WEIGHTS_ITER 162
+     * }
+     */
+    public static int DNNL_ARG_DIFF_WEIGHTS_ITER() {
+        return DNNL_ARG_DIFF_WEIGHTS_ITER;
+    }
+    private static final int DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE = (int)163L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE 163
+     * }
+     */
+    public static int DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE() {
+        return DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE;
+    }
+    private static final int DNNL_ARG_DIFF_WEIGHTS_PROJECTION = (int)164L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DIFF_WEIGHTS_PROJECTION 164
+     * }
+     */
+    public static int DNNL_ARG_DIFF_WEIGHTS_PROJECTION() {
+        return DNNL_ARG_DIFF_WEIGHTS_PROJECTION;
     }
 }
 

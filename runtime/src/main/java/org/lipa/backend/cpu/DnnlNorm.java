@@ -96,6 +96,12 @@ final class DnnlNorm {
         }
         try (Arena tmp = Arena.ofConfined()) {
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            if (x.rank() == 2) {
+                // oneDNN 3.13's group normalization writes out of bounds on 2-D sources (seen as heap
+                // corruption); [N, C] and [N, C, 1] have the same groups and statistics
+                x = x.reshape(x.shape().dim(0), x.shape().dim(1), 1);
+                y = y.reshape(y.shape().dim(0), y.shape().dim(1), 1);
+            }
             Stats st = new Stats(b, tmp, out.get(1), out.get(2), new long[] {x.shape().dim(0), op.groups()});
             List<Tensor> buffers = List.of(x, y, st.mean, st.var, f32(b, in.get(1), tmp), f32(b, in.get(2), tmp));
             int[] kinds = {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_SCALE(), DNNL_ARG_SHIFT()};

@@ -56,6 +56,7 @@ final class Primitive implements AutoCloseable {
                     }
                     MemorySegment md = mds[i].create();
                     try {
+                        requireLayout(pd, argKinds[i], md, mds[i]);
                         mems[i] = memory(ctx, tmp, md, MemorySegment.NULL);
                     } finally {
                         dnnl_memory_desc_destroy(md);
@@ -157,6 +158,19 @@ final class Primitive implements AutoCloseable {
         public void close() {
             mds.forEach(m -> dnnl_memory_desc_destroy(m));
             arena.close();
+        }
+    }
+
+    /**
+     * Guards against buffer overruns: the layout the primitive will access for {@code argKind} must be the
+     * one our buffer has. A mismatch is a bug in a family class, reported instead of corrupting memory.
+     */
+    private static void requireLayout(MemorySegment pd, int argKind, MemorySegment md, MemoryDesc ours) {
+        MemorySegment expected = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md(), argKind);
+        if (expected.equals(MemorySegment.NULL) || dnnl_memory_desc_equal(expected, md) == 0) {
+            long want = expected.equals(MemorySegment.NULL) ? 0 : dnnl_memory_desc_get_size(expected);
+            throw new DnnlException("oneDNN expects another layout for argument " + argKind + " than " + ours
+                    + " (" + dnnl_memory_desc_get_size(md) + " bytes; the primitive wants " + want + " bytes)", dnnl_invalid_arguments());
         }
     }
 
