@@ -118,8 +118,12 @@ public final class CpuBackend implements Backend {
         return MemoryDesc.of(t).hasZeroStride() ? t.contiguous(tmp) : t;
     }
 
+    /** Destroys the cached primitives, then the stream and engine. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (context.isClosed()) {
+            return;
+        }
         cache.close();
         context.close();
     }

@@ -46,6 +46,10 @@ final class DnnlContext implements AutoCloseable {
         return stream;
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
     void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the oneDNN CPU backend is closed");

@@ -132,15 +132,7 @@ public final class DnnlLibrary {
         if (!Files.isReadable(library)) {
             throw new DnnlException("oneDNN library " + library + " is not readable", Integer.MIN_VALUE);
         }
-        byte[] head = new byte[4];
-        try (InputStream in = Files.newInputStream(library)) {
-            if (in.readNBytes(head, 0, 4) != 4 || !java.util.Arrays.equals(head, ELF_MAGIC)) {
-                throw new DnnlException("oneDNN library " + library + " is not an ELF shared library (bad magic bytes)",
-                        Integer.MIN_VALUE);
-            }
-        } catch (IOException e) {
-            throw new DnnlException("cannot read oneDNN library " + library + ": " + e.getMessage(), e);
-        }
+        checkElf(library);
         SymbolLookup lookup;
         try {
             lookup = SymbolLookup.libraryLookup(library.toAbsolutePath(), Arena.global());
@@ -160,6 +152,55 @@ public final class DnnlLibrary {
         if (major != 3) {
             throw new DnnlException("library " + library + " is oneDNN " + major + ".x; Lipa needs oneDNN 3.x", Integer.MIN_VALUE);
         }
+    }
+
+    /**
+     * Checks the ELF headers before the dynamic loader sees the file: the loader maps the segments the
+     * program headers describe and touches them, so a truncated library would kill the JVM with SIGBUS
+     * instead of failing. Requires a 64-bit little-endian x86-64 shared object whose header tables and
+     * loadable segments all lie inside the file.
+     */
+    static void checkElf(Path library) {
+        java.nio.ByteBuffer h;
+        long size;
+        try (var ch = java.nio.channels.FileChannel.open(library)) {
+            size = ch.size();
+            h = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(h, 0);
+            h.flip();
+            if (h.remaining() < 64 || h.getInt(0) != 0x464c457f) {
+                throw bad(library, "is not an ELF shared library (bad magic bytes)");
+            }
+            if (h.get(4) != 2 || h.get(5) != 1 || h.getShort(16) != 3 || h.getShort(18) != 62) {
+                throw bad(library, "is not a 64-bit little-endian x86-64 shared object");
+            }
+            long phoff = h.getLong(0x20);
+            long shoff = h.getLong(0x28);
+            int phentsize = Short.toUnsignedInt(h.getShort(0x36));
+            int phnum = Short.toUnsignedInt(h.getShort(0x38));
+            int shentsize = Short.toUnsignedInt(h.getShort(0x3A));
+            int shnum = Short.toUnsignedInt(h.getShort(0x3C));
+            if (phoff < 0 || phoff + (long) phentsize * phnum > size || shoff < 0 || shoff + (long) shentsize * shnum > size) {
+                throw bad(library, "is truncated or corrupt: its header tables end past the file's " + size + " bytes");
+            }
+            java.nio.ByteBuffer ph = java.nio.ByteBuffer.allocate(phentsize * phnum).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(ph, phoff);
+            for (int i = 0; i < phnum; i++) {
+                int base = i * phentsize;
+                long offset = ph.getLong(base + 0x08);
+                long fileSize = ph.getLong(base + 0x20);
+                if (ph.getInt(base) == 1 && (offset < 0 || fileSize < 0 || offset + fileSize > size)) { // PT_LOAD
+                    throw bad(library, "is truncated or corrupt: segment " + i + " ends at byte " + (offset + fileSize)
+                            + " of a " + size + "-byte file");
+                }
+            }
+        } catch (IOException e) {
+            throw new DnnlException("cannot read oneDNN library " + library + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static DnnlException bad(Path library, String what) {
+        return new DnnlException("oneDNN library " + library + " " + what, Integer.MIN_VALUE);
     }
 
     /** Extracts {@code name} from the class path into {@code dir} unless a verified copy is there. */
