@@ -20,7 +20,7 @@ final class RefElementwise {
     /** The function of each kind, as documented on {@link Eltwise.Kind}. */
     static double apply(Eltwise.Kind kind, double alpha, double beta, double x) {
         return switch (kind) {
-            case RELU -> x > 0 ? x : alpha * x;
+            case RELU -> x > 0 ? x : alpha == 0 ? 0.0 : alpha * x; // +0, not -0, for plain relu
             case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case GELU_ERF -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
             case TANH -> Math.tanh(x);
