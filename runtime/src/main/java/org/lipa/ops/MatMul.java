@@ -35,11 +35,21 @@ public record MatMul() implements Op {
         Shape result = Shape.of(out);
         if (in.size() == 3) {
             Shape bias = in.get(2).shape();
-            if (bias.rank() > result.rank() || !Shape.broadcast(bias, result).equals(result)) {
+            if (bias.rank() > result.rank() || !broadcastsTo(bias, result)) {
                 throw new IllegalArgumentException("matmul: bias " + bias + " does not broadcast to the result " + result);
             }
         }
         return List.of(new TensorSpec(result, d));
+    }
+
+    private static boolean broadcastsTo(Shape from, Shape to) {
+        for (int i = 1; i <= from.rank(); i++) {
+            long d = from.dim(-i);
+            if (d != 1 && d != to.dim(-i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -284,62 +284,41 @@ public final class Tensor {
         return target;
     }
 
-    /** Strides that view this tensor's elements in {@code target} shape, or null if impossible. */
+    /**
+     * Strides that view this tensor's elements in {@code target} shape, or null if impossible. Walks the
+     * source dims from the innermost, grouping runs that are contiguous with each other ("chunks"), and
+     * requires each chunk to be exactly covered by consecutive target dims (the rule numpy and PyTorch use).
+     */
     private long[] viewStrides(Shape target) {
-        if (isContiguous()) {
+        if (isContiguous() || shape.size() == 0 || rank() == 0) {
             return target.contiguousStrides();
         }
-        // Merge runs of source dims that are mutually contiguous, then split them into target dims
-        // (the algorithm numpy and PyTorch use for view-compatible reshapes).
-        long[] src = shape.toArray();
         long[] out = new long[target.rank()];
-        int ti = 0;
-        int si = 0;
-        while (si < src.length || ti < target.rank()) {
-            // skip size-1 dims on both sides
-            if (si < src.length && src[si] == 1) {
-                si++;
-                continue;
-            }
-            if (ti < target.rank() && target.dim(ti) == 1) {
-                out[ti++] = 1;
-                continue;
-            }
-            if (si >= src.length || ti >= target.rank()) {
-                return null;
-            }
-            // take a chunk of source dims that is contiguous within itself
-            int sEnd = si;
-            long chunk = src[si];
-            while (sEnd + 1 < src.length && (src[sEnd + 1] == 1 || strides[sEnd] == strides[sEnd + 1] * src[sEnd + 1])) {
-                sEnd++;
-                chunk *= src[sEnd];
-            }
-            long innerStride = strides[sEnd];
-            for (int k = sEnd; k >= si; k--) {
-                if (src[k] != 1) {
-                    innerStride = strides[k];
-                    break;
+        int viewD = target.rank() - 1;
+        long chunkBaseStride = strides[rank() - 1];
+        long tensorNumel = 1;
+        long viewNumel = 1;
+        for (int d = rank() - 1; d >= 0; d--) {
+            tensorNumel *= shape.dim(d);
+            boolean chunkEnds = d == 0
+                    || (shape.dim(d - 1) != 1 && strides[d - 1] != tensorNumel * chunkBaseStride);
+            if (chunkEnds) {
+                while (viewD >= 0 && (viewNumel < tensorNumel || target.dim(viewD) == 1)) {
+                    out[viewD] = viewNumel * chunkBaseStride;
+                    viewNumel *= target.dim(viewD);
+                    viewD--;
+                }
+                if (viewNumel != tensorNumel) {
+                    return null;
+                }
+                if (d > 0) {
+                    chunkBaseStride = strides[d - 1];
+                    tensorNumel = 1;
+                    viewNumel = 1;
                 }
             }
-            // the target dims covering exactly this chunk
-            long acc = 1;
-            int tStart = ti;
-            while (ti < target.rank() && acc < chunk) {
-                acc *= target.dim(ti);
-                ti++;
-            }
-            if (acc != chunk) {
-                return null;
-            }
-            long stride = innerStride;
-            for (int k = ti - 1; k >= tStart; k--) {
-                out[k] = stride;
-                stride *= target.dim(k);
-            }
-            si = sEnd + 1;
         }
-        return out;
+        return viewD == -1 ? out : null;
     }
 
     /** Dimensions reordered: result dimension i is this tensor's dimension {@code perm[i]}. */
