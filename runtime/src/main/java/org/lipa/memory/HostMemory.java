@@ -28,7 +28,12 @@ public final class HostMemory {
             throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
         }
         checkAlive(arena);
-        return arena.allocate(bytes, ALIGNMENT);
+        try {
+            return arena.allocate(bytes, ALIGNMENT);
+        } catch (OutOfMemoryError e) {
+            // malloc said no: a size that cannot be had is a caller's error, not a JVM-wide emergency
+            throw new IllegalArgumentException("cannot allocate " + bytes + " bytes of host memory", e);
+        }
     }
 
     /** Throws a clear {@link IllegalStateException} if {@code arena} is closed. */
