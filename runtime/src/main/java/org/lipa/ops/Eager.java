@@ -44,7 +44,12 @@ public final class Eager extends Ops<Tensor> {
     }
 
     @Override
-    protected List<Tensor> apply(Op op, List<Tensor> inputs) {
+    public Tensor constant(Tensor value) {
+        return Objects.requireNonNull(value, "value");
+    }
+
+    @Override
+    public List<Tensor> apply(Op op, List<Tensor> inputs) {
         List<TensorSpec> outSpecs = op.infer(specs(inputs));
         if (op instanceof ViewOp view) {
             Tensor x = inputs.get(0);

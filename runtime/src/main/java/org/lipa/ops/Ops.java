@@ -20,8 +20,16 @@ import org.lipa.tensor.TensorSpec;
  */
 public abstract class Ops<T> {
 
-    /** Applies {@code op} to {@code inputs}, returning every output. */
-    protected abstract List<T> apply(Op op, List<T> inputs);
+    /**
+     * Applies {@code op} to {@code inputs}, returning every output. The methods below are sugar over this
+     * one; it is public so that a graph can be replayed through any facade.
+     *
+     * @throws IllegalArgumentException if the inputs do not fit the op's shape rule
+     */
+    public abstract List<T> apply(Op op, List<T> inputs);
+
+    /** A value holding {@code value}: the tensor itself when eager, a constant node when tracing. */
+    public abstract T constant(org.lipa.tensor.Tensor value);
 
     /** Shape and dtype of a value. */
     public abstract TensorSpec spec(T x);

@@ -61,6 +61,24 @@ public final class Tensor {
         return new Tensor(seg, dtype, shape, shape.contiguousStrides(), 0, Device.CPU);
     }
 
+    /**
+     * A contiguous tensor over existing host memory, which is neither copied nor owned: its lifetime is
+     * the segment's. Used by planners that place many tensors in one allocation.
+     *
+     * @throws IllegalArgumentException if the segment is too small or not aligned for {@code dtype}
+     */
+    public static Tensor wrap(MemorySegment segment, DType dtype, Shape shape) {
+        long bytes = Math.multiplyExact(shape.size(), (long) dtype.byteSize());
+        if (segment.byteSize() < bytes) {
+            throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes is too small for " + dtype.shortName()
+                    + shape + " (" + bytes + " bytes)");
+        }
+        if (segment.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("segment at " + segment.address() + " is not aligned for " + dtype.shortName());
+        }
+        return new Tensor(segment, dtype, shape, shape.contiguousStrides(), 0, Device.CPU);
+    }
+
     /** A zero-filled contiguous tensor. */
     public static Tensor zeros(Arena arena, DType dtype, long... dims) {
         return zeros(arena, dtype, Shape.of(dims));
