@@ -10,8 +10,9 @@ import org.lipa.tensor.TensorSpec;
  * <p>The type is sealed so that every switch over ops (backends, differentiation rules) is checked
  * for exhaustiveness by the compiler: an op without a kernel or a rule does not compile.
  */
-public sealed interface Op permits MatMul, Conv2d, ConvTranspose2d, Eltwise, Softmax, LayerNorm, BatchNorm,
-        GroupNorm, Pool2d, Binary, Reduce, Concat, Cast, ViewOp {
+public sealed interface Op permits MatMul, Conv2d, ConvTranspose2d, Conv2dWeightGrad, Eltwise, EltwiseGrad, Softmax,
+        LayerNorm, BatchNorm,
+        GroupNorm, Pool2d, Pool2dGrad, Binary, Reduce, Concat, Cast, ViewOp {
 
     /**
      * Checks the inputs and returns the specs of the outputs.

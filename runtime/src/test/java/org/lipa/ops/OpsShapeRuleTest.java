@@ -96,4 +96,15 @@ class OpsShapeRuleTest {
         assertEquals(DType.BF16, new Cast(DType.BF16).infer(List.of(f32(2))).get(0).dtype());
         fails(() -> new MatMul().infer(List.of(f32(2, 2))), "matmul takes 2 to 3 inputs, got 1");
     }
+
+    @Test
+    void gradientOps() {
+        var wg = new Conv2dWeightGrad(Hw.of(1), Hw.of(1), Hw.of(1), 2, Hw.of(3));
+        assertEquals(Shape.of(6, 2, 3, 3), out(wg, f32(2, 4, 5, 5), f32(2, 6, 5, 5)));
+        fails(() -> out(wg, f32(2, 4, 5, 5), f32(2, 6, 4, 4)), "g [2, 6, 4, 4]", "[2, 6, 5, 5]");
+        var pg = new Pool2dGrad(new Pool2d(Pool2d.Kind.MAX, Hw.of(2), Hw.of(2), Hw.of(0)));
+        assertEquals(Shape.of(1, 2, 4, 4), out(pg, f32(1, 2, 4, 4), f32(1, 2, 2, 2)));
+        fails(() -> out(pg, f32(1, 2, 4, 4), f32(1, 2, 3, 3)), "pooled shape", "[1, 2, 2, 2]");
+        fails(() -> out(EltwiseGrad.of(Eltwise.of(Eltwise.Kind.TANH)), f32(3), f32(4)), "tanh_grad", "[3]", "[4]");
+    }
 }

@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.ops.Conv2d;
+import org.lipa.ops.Conv2dWeightGrad;
 import org.lipa.ops.ConvTranspose2d;
 import org.lipa.ops.Hw;
 import org.lipa.tensor.Tensor;
@@ -60,6 +61,49 @@ final class DnnlConv {
                             new long[] {inPerGroup * s[0], s[1], s[0], s[2], s[3]});
             Hw padR = new Hw(op.padding().h() - op.outputPadding().h(), op.padding().w() - op.outputPadding().w());
             run(b, op, "deconv", x, w, wei, bias, y, op.stride(), op.dilation(), op.padding(), padR, false);
+        }
+    }
+
+    /** Weight gradient on oneDNN's convolution backward-weights, created with the forward convolution as hint. */
+    static void weightGrad(CpuBackend b, Conv2dWeightGrad op, List<Tensor> in, List<Tensor> out) {
+        Tensor dw = out.get(0);
+        if (dw.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = CpuBackend.readable(in.get(0), tmp);
+            Tensor g = CpuBackend.readable(in.get(1), tmp);
+            long[] wd = dw.shape().toArray();
+            int groups = op.groups();
+            MemoryDesc src = MemoryDesc.of(x);
+            MemoryDesc diffDst = MemoryDesc.of(g);
+            MemoryDesc diffWei = groups == 1 ? MemoryDesc.of(dw)
+                    : MemoryDesc.contiguous(dw.dtype(), groups, wd[0] / groups, wd[1], wd[2], wd[3]);
+            Primitive p = b.primitive(op, "bwd_weights", List.of(src, diffDst, diffWei), arena -> {
+                try (Primitive.Scope s = new Primitive.Scope()) {
+                    MemorySegment strides = s.dims(op.stride().h(), op.stride().w());
+                    MemorySegment dil = s.dims(op.dilation().h() - 1, op.dilation().w() - 1);
+                    MemorySegment pad = s.dims(op.padding().h(), op.padding().w());
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment hint = Primitive.descriptor("dnnl_convolution_forward_primitive_desc_create",
+                            (o, attr) -> dnnl_convolution_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                    dnnl_convolution_direct(), s.md(src), s.md(diffWei), MemorySegment.NULL, s.md(diffDst),
+                                    strides, dil, pad, pad, attr));
+                    MemorySegment pd;
+                    try {
+                        pd = Primitive.descriptor("dnnl_convolution_backward_weights_primitive_desc_create",
+                                (o, attr) -> dnnl_convolution_backward_weights_primitive_desc_create(o, engine,
+                                        dnnl_convolution_direct(), s.md(src), s.md(diffWei), MemorySegment.NULL, s.md(diffDst),
+                                        strides, dil, pad, pad, hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return Primitive.create(b.context(), arena, pd,
+                            new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_WEIGHTS()},
+                            new MemoryDesc[] {src, diffDst, diffWei});
+                }
+            });
+            p.execute(b.context(), x.data(), g.data(), dw.data());
         }
     }
 

@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.ops.Eltwise;
+import org.lipa.ops.EltwiseGrad;
 import org.lipa.tensor.Tensor;
 
 /** Elementwise functions on oneDNN's eltwise primitive. */
@@ -34,6 +35,44 @@ final class DnnlEltwise {
                 }
             });
             p.execute(b.context(), x.data(), y.data());
+        }
+    }
+
+    /** {@code f'(x) * g} on oneDNN's eltwise backward (src-based algorithms), created with its forward as hint. */
+    static void backward(CpuBackend b, EltwiseGrad op, List<Tensor> in, List<Tensor> out) {
+        Tensor dx = out.get(0);
+        if (dx.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
+            MemoryDesc src = MemoryDesc.of(x);
+            MemoryDesc diffDst = MemoryDesc.of(g);
+            MemoryDesc diffSrc = MemoryDesc.of(dx);
+            int alg = algorithm(op.kind());
+            float alpha = (float) op.alpha();
+            float beta = (float) op.beta();
+            Primitive p = b.primitive(op, "bwd", List.of(src, diffDst, diffSrc), arena -> {
+                try (Primitive.Scope s = new Primitive.Scope()) {
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment hint = Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
+                            (o, attr) -> dnnl_eltwise_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
+                                    s.md(src), s.md(src), alpha, beta, attr));
+                    MemorySegment pd;
+                    try {
+                        pd = Primitive.descriptor("dnnl_eltwise_backward_primitive_desc_create",
+                                (o, attr) -> dnnl_eltwise_backward_primitive_desc_create(o, engine, alg, s.md(diffSrc),
+                                        s.md(diffDst), s.md(src), alpha, beta, hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return Primitive.create(b.context(), arena, pd,
+                            new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
+                            new MemoryDesc[] {src, diffDst, diffSrc});
+                }
+            });
+            p.execute(b.context(), x.data(), g.data(), dx.data());
         }
     }
 

@@ -6,9 +6,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.ops.Pool2d;
+import org.lipa.ops.Pool2dGrad;
 import org.lipa.tensor.Tensor;
 
-/** Max and average 2-D pooling on oneDNN's pooling primitive (floor mode, symmetric padding). */
+/**
+ * Max and average 2-D pooling on oneDNN's pooling primitives (floor mode, symmetric padding), forward
+ * and backward. Max pooling's backward needs the workspace (argmax) of a forward-training pass, so the
+ * gradient reruns the forward pass into temporaries first.
+ */
 final class DnnlPooling {
     private DnnlPooling() {
     }
@@ -24,24 +29,94 @@ final class DnnlPooling {
             MemoryDesc dst = MemoryDesc.of(y);
             Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
                 try (Primitive.Scope s = new Primitive.Scope()) {
-                    int alg = switch (op.kind()) {
-                        case MAX -> dnnl_pooling_max();
-                        case AVG_INCLUDE_PAD -> dnnl_pooling_avg_include_padding();
-                        case AVG_EXCLUDE_PAD -> dnnl_pooling_avg_exclude_padding();
-                    };
-                    // floor mode: the right padding that makes oneDNN's size formula give our output size
-                    long prH = (y.shape().dim(2) - 1) * op.stride().h() + op.kernel().h() - x.shape().dim(2) - op.padding().h();
-                    long prW = (y.shape().dim(3) - 1) * op.stride().w() + op.kernel().w() - x.shape().dim(3) - op.padding().w();
-                    MemorySegment pd = Primitive.descriptor("dnnl_pooling_forward_primitive_desc_create",
-                            (o, attr) -> dnnl_pooling_forward_primitive_desc_create(o, b.context().engine(),
-                                    dnnl_forward_inference(), alg, s.md(src), s.md(dst),
-                                    s.dims(op.stride().h(), op.stride().w()), s.dims(op.kernel().h(), op.kernel().w()),
-                                    s.dims(0, 0), s.dims(op.padding().h(), op.padding().w()), s.dims(prH, prW), attr));
+                    MemorySegment pd = forward(b, s, op, src, dst, dnnl_forward_inference());
                     return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
                             new MemoryDesc[] {src, dst});
                 }
             });
             p.execute(b.context(), x.data(), y.data());
         }
+    }
+
+    static void backward(CpuBackend b, Pool2dGrad grad, List<Tensor> in, List<Tensor> out) {
+        Pool2d op = grad.pool();
+        Tensor dx = out.get(0);
+        if (dx.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = CpuBackend.readable(in.get(0), tmp);
+            Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
+            MemoryDesc src = MemoryDesc.of(x);
+            MemoryDesc diffDst = MemoryDesc.of(g);
+            MemoryDesc diffSrc = MemoryDesc.of(dx);
+            boolean max = op.kind() == Pool2d.Kind.MAX;
+            MemorySegment workspace = MemorySegment.NULL;
+            if (max) {
+                Primitive fwd = b.primitive(op, "fwd_training", List.of(src, diffDst), arena -> {
+                    try (Primitive.Scope s = new Primitive.Scope()) {
+                        MemorySegment pd = forward(b, s, op, src, diffDst, dnnl_forward_training());
+                        return Primitive.create(b.context(), arena, pd,
+                                new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_WORKSPACE()},
+                                new MemoryDesc[] {src, diffDst, null});
+                    }
+                });
+                Tensor y = Tensor.zeros(tmp, g.dtype(), g.shape());
+                workspace = tmp.allocate(Math.max(fwd.argumentBytes(2), 1), 64);
+                fwd.execute(b.context(), x.data(), y.data(), workspace);
+            }
+            List<MemoryDesc> layouts = List.of(src, diffDst, diffSrc);
+            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
+                try (Primitive.Scope s = new Primitive.Scope()) {
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment hint = forward(b, s, op, src, diffDst, dnnl_forward_training());
+                    long[] pr = rightPadding(op, src, diffDst);
+                    MemorySegment pd;
+                    try {
+                        pd = Primitive.descriptor("dnnl_pooling_backward_primitive_desc_create",
+                                (o, attr) -> dnnl_pooling_backward_primitive_desc_create(o, engine, algorithm(op), s.md(diffSrc),
+                                        s.md(diffDst), s.dims(op.stride().h(), op.stride().w()),
+                                        s.dims(op.kernel().h(), op.kernel().w()), s.dims(0, 0),
+                                        s.dims(op.padding().h(), op.padding().w()), s.dims(pr), hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return max
+                            ? Primitive.create(b.context(), arena, pd,
+                                    new int[] {DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC(), DNNL_ARG_WORKSPACE()},
+                                    new MemoryDesc[] {diffDst, diffSrc, null})
+                            : Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
+                                    new MemoryDesc[] {diffDst, diffSrc});
+                }
+            });
+            if (max) {
+                p.execute(b.context(), g.data(), dx.data(), workspace);
+            } else {
+                p.execute(b.context(), g.data(), dx.data());
+            }
+        }
+    }
+
+    private static MemorySegment forward(CpuBackend b, Primitive.Scope s, Pool2d op, MemoryDesc src, MemoryDesc dst, int prop) {
+        long[] pr = rightPadding(op, src, dst);
+        return Primitive.descriptor("dnnl_pooling_forward_primitive_desc_create",
+                (o, attr) -> dnnl_pooling_forward_primitive_desc_create(o, b.context().engine(), prop, algorithm(op),
+                        s.md(src), s.md(dst), s.dims(op.stride().h(), op.stride().w()), s.dims(op.kernel().h(), op.kernel().w()),
+                        s.dims(0, 0), s.dims(op.padding().h(), op.padding().w()), s.dims(pr), attr));
+    }
+
+    /** Floor mode: the right padding that makes oneDNN's size formula give our output size. */
+    private static long[] rightPadding(Pool2d op, MemoryDesc src, MemoryDesc dst) {
+        return new long[] {
+            (dst.dims()[2] - 1) * op.stride().h() + op.kernel().h() - src.dims()[2] - op.padding().h(),
+            (dst.dims()[3] - 1) * op.stride().w() + op.kernel().w() - src.dims()[3] - op.padding().w()};
+    }
+
+    private static int algorithm(Pool2d op) {
+        return switch (op.kind()) {
+            case MAX -> dnnl_pooling_max();
+            case AVG_INCLUDE_PAD -> dnnl_pooling_avg_include_padding();
+            case AVG_EXCLUDE_PAD -> dnnl_pooling_avg_exclude_padding();
+        };
     }
 }

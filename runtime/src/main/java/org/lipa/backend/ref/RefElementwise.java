@@ -2,6 +2,7 @@ package org.lipa.backend.ref;
 
 import org.lipa.ops.Binary;
 import org.lipa.ops.Eltwise;
+import org.lipa.ops.EltwiseGrad;
 import org.lipa.tensor.Tensor;
 
 /** Elementwise functions of one and two tensors. */
@@ -35,6 +36,43 @@ final class RefElementwise {
             case ABS -> Math.abs(x);
             case CLIP -> Math.min(Math.max(x, alpha), beta);
             case LINEAR -> alpha * x + beta;
+        };
+    }
+
+    static void eltwiseGrad(EltwiseGrad op, Tensor x, Tensor g, Tensor y) {
+        double[] v = x.toDoubleArray();
+        double[] w = g.toDoubleArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] = derivative(op.kind(), op.alpha(), op.beta(), v[i]) * w[i];
+        }
+        y.copyFrom(v);
+    }
+
+    /** f'(x) for each kind, by hand; see {@link EltwiseGrad} for the values at kinks. */
+    static double derivative(Eltwise.Kind kind, double alpha, double beta, double x) {
+        return switch (kind) {
+            case RELU -> x > 0 ? 1 : alpha;
+            case GELU_TANH -> {
+                double c = Math.sqrt(2 / Math.PI);
+                double t = Math.tanh(c * (x + 0.044715 * x * x * x));
+                yield 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
+            }
+            case GELU_ERF -> 0.5 * (1 + erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+            case TANH -> 1 - Math.tanh(x) * Math.tanh(x);
+            case SIGMOID -> sigmoid(x) * (1 - sigmoid(x));
+            case ELU -> x > 0 ? 1 : alpha * Math.exp(x);
+            case SOFTPLUS -> sigmoid(alpha * x);
+            case SWISH -> {
+                double s = sigmoid(alpha * x);
+                yield s + alpha * x * s * (1 - s);
+            }
+            case EXP -> Math.exp(x);
+            case LOG -> 1 / x;
+            case SQRT -> 0.5 / Math.sqrt(x);
+            case SQUARE -> 2 * x;
+            case ABS -> Math.signum(x);
+            case CLIP -> x > alpha && x < beta ? 1 : 0;
+            case LINEAR -> alpha;
         };
     }
 

@@ -92,6 +92,46 @@ final class RefLinalg {
         y.copyFrom(res);
     }
 
+    /** dw[o,c,p,q] = sum over n, i, j of g[n,o,i,j] x[n, group's c, i s - pad + p dil, j s - pad + q dil]. */
+    static void convWeightGrad(org.lipa.ops.Conv2dWeightGrad op, List<Tensor> in, Tensor dw) {
+        Shape xs = in.get(0).shape();
+        Shape gs = in.get(1).shape();
+        double[] x = in.get(0).toDoubleArray();
+        double[] g = in.get(1).toDoubleArray();
+        int nB = (int) xs.dim(0), c = (int) xs.dim(1), h = (int) xs.dim(2), wd = (int) xs.dim(3);
+        int o = (int) gs.dim(1), oh = (int) gs.dim(2), ow = (int) gs.dim(3);
+        int kh = op.kernel().h(), kw = op.kernel().w();
+        int cg = c / op.groups();
+        int og = o / op.groups();
+        double[] res = new double[Math.toIntExact(dw.size())];
+        for (int oc = 0; oc < o; oc++) {
+            int grp = oc / og;
+            for (int ci = 0; ci < cg; ci++) {
+                for (int p = 0; p < kh; p++) {
+                    for (int q = 0; q < kw; q++) {
+                        double s = 0;
+                        for (int n = 0; n < nB; n++) {
+                            for (int i = 0; i < oh; i++) {
+                                int hi = i * op.stride().h() - op.padding().h() + p * op.dilation().h();
+                                if (hi < 0 || hi >= h) {
+                                    continue;
+                                }
+                                for (int j = 0; j < ow; j++) {
+                                    int wi = j * op.stride().w() - op.padding().w() + q * op.dilation().w();
+                                    if (wi >= 0 && wi < wd) {
+                                        s += g[((n * o + oc) * oh + i) * ow + j] * x[((n * c + grp * cg + ci) * h + hi) * wd + wi];
+                                    }
+                                }
+                            }
+                        }
+                        res[((oc * cg + ci) * kh + p) * kw + q] = s;
+                    }
+                }
+            }
+        }
+        dw.copyFrom(res);
+    }
+
     /**
      * The adjoint of conv in its input: every x[n,c,i,j] scatters x w[c,o,p,q] to
      * y[n, group's o, i s - pad + p dil, j s - pad + q dil]; weights are [in, out/groups, kh, kw].

@@ -43,4 +43,52 @@ final class RefPool {
         }
         y.copyFrom(res);
     }
+
+    /** Each cotangent goes to its window: evenly for averages, to the first maximum for max pooling. */
+    static void poolGrad(Pool2d op, Tensor xt, Tensor gt, Tensor dx) {
+        double[] x = xt.toDoubleArray();
+        double[] g = gt.toDoubleArray();
+        int n = (int) xt.shape().dim(0), c = (int) xt.shape().dim(1), h = (int) xt.shape().dim(2), w = (int) xt.shape().dim(3);
+        int oh = (int) gt.shape().dim(2), ow = (int) gt.shape().dim(3);
+        int kh = op.kernel().h(), kw = op.kernel().w();
+        double[] res = new double[x.length];
+        for (int nc = 0; nc < n * c; nc++) {
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    double gv = g[(nc * oh + i) * ow + j];
+                    int best = -1;
+                    int count = 0;
+                    for (int p = 0; p < kh; p++) {
+                        int hi = i * op.stride().h() - op.padding().h() + p;
+                        for (int q = 0; q < kw; q++) {
+                            int wi = j * op.stride().w() - op.padding().w() + q;
+                            if (hi >= 0 && hi < h && wi >= 0 && wi < w) {
+                                int k = (nc * h + hi) * w + wi;
+                                count++;
+                                if (best < 0 || x[k] > x[best]) {
+                                    best = k;
+                                }
+                            }
+                        }
+                    }
+                    for (int p = 0; p < kh; p++) {
+                        int hi = i * op.stride().h() - op.padding().h() + p;
+                        for (int q = 0; q < kw; q++) {
+                            int wi = j * op.stride().w() - op.padding().w() + q;
+                            if (hi < 0 || hi >= h || wi < 0 || wi >= w) {
+                                continue;
+                            }
+                            int k = (nc * h + hi) * w + wi;
+                            res[k] += switch (op.kind()) {
+                                case MAX -> k == best ? gv : 0;
+                                case AVG_INCLUDE_PAD -> gv / (kh * kw);
+                                case AVG_EXCLUDE_PAD -> gv / count;
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        dx.copyFrom(res);
+    }
 }
