@@ -87,6 +87,59 @@ public final class Executable {
         this.unplannedBytes = total;
     }
 
+    /**
+     * Checks the plan against an independent computation of lifetimes: two buffers whose lifetimes
+     * (from the application that writes them to the last one that reads them) overlap must not share
+     * bytes. Returns a description of each conflict; empty when the plan is sound. For tests.
+     */
+    List<String> conflicts() {
+        Map<Node, Node> root = new IdentityHashMap<>();
+        Map<Node, int[]> life = new IdentityHashMap<>();
+        List<Apply> applies = graph.applies();
+        for (int i = 0; i < applies.size(); i++) {
+            Apply a = applies.get(i);
+            for (Node n : a.inputs()) {
+                Node r = root.getOrDefault(n, n);
+                if (life.containsKey(r)) {
+                    life.get(r)[1] = i;
+                }
+            }
+            for (Node o : a.outputs()) {
+                Node r = a.op() instanceof ViewOp ? root.getOrDefault(a.inputs().get(0), a.inputs().get(0)) : o;
+                root.put(o, r);
+                if (r == o) {
+                    life.put(o, new int[] {i, i});
+                }
+            }
+        }
+        for (Node o : graph.outputs()) {
+            Node r = root.getOrDefault(o, o);
+            if (life.containsKey(r)) {
+                life.get(r)[1] = Integer.MAX_VALUE;
+            }
+        }
+        List<String> out = new ArrayList<>();
+        List<Node> nodes = new ArrayList<>(life.keySet());
+        for (int i = 0; i < nodes.size(); i++) {
+            for (int j = i + 1; j < nodes.size(); j++) {
+                Node p = nodes.get(i);
+                Node q = nodes.get(j);
+                int[] lp = life.get(p);
+                int[] lq = life.get(q);
+                long op = offsets.get(p);
+                long oq = offsets.get(q);
+                long ep = op + p.spec().shape().size() * p.spec().dtype().byteSize();
+                long eq = oq + q.spec().shape().size() * q.spec().dtype().byteSize();
+                boolean timeOverlap = lp[0] <= lq[1] && lq[0] <= lp[1];
+                boolean spaceOverlap = op < eq && oq < ep;
+                if (timeOverlap && spaceOverlap) {
+                    out.add(p + " " + Arrays.toString(lp) + " @" + op + " and " + q + " " + Arrays.toString(lq) + " @" + oq);
+                }
+            }
+        }
+        return out;
+    }
+
     private static List<Node> distinctRoots(Apply a, Map<Node, Node> root) {
         List<Node> out = new ArrayList<>();
         for (Node n : a.inputs()) {
@@ -152,7 +205,7 @@ public final class Executable {
                 in.add(env.get(n));
             }
             if (a.op() instanceof ViewOp v) {
-                env.put(a.outputs().get(0), v.view(in.get(0)));
+                env.put(a.outputs().get(0), ViewOp.viewOrCopy(v, in.get(0), backend, arena));
                 continue;
             }
             List<Tensor> out = new ArrayList<>(a.outputs().size());
@@ -180,11 +233,13 @@ public final class Executable {
 
         long take(long bytes) {
             for (var e : free.entrySet()) {
-                if (e.getValue() >= bytes) {
-                    long off = e.getKey();
+                // read both before removing: TreeMap may reuse the removed entry for its successor
+                long off = e.getKey();
+                long len = e.getValue();
+                if (len >= bytes) {
                     free.remove(off);
-                    if (e.getValue() > bytes) {
-                        free.put(off + bytes, e.getValue() - bytes);
+                    if (len > bytes) {
+                        free.put(off + bytes, len - bytes);
                     }
                     return off;
                 }

@@ -54,7 +54,7 @@ public final class Eager extends Ops<Tensor> {
         if (op instanceof ViewOp view) {
             Tensor x = inputs.get(0);
             x.checkAlive(op.name() + " input");
-            return List.of(view.view(x));
+            return List.of(ViewOp.viewOrCopy(view, x, backend, arena));
         }
         List<Tensor> outputs = new ArrayList<>(outSpecs.size());
         for (TensorSpec s : outSpecs) {

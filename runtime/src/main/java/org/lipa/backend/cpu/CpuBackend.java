@@ -18,6 +18,8 @@ import org.lipa.ops.MatMul;
 import org.lipa.ops.Op;
 import org.lipa.ops.Pool2d;
 import org.lipa.ops.Pool2dGrad;
+import org.lipa.ops.Pool2dTangent;
+import org.lipa.ops.Full;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.ViewOp;
@@ -90,6 +92,8 @@ public final class CpuBackend implements Backend {
             case GroupNorm n -> DnnlNorm.groupNorm(this, n, inputs, outputs);
             case Pool2d p -> DnnlPooling.execute(this, p, inputs, outputs);
             case Pool2dGrad p -> DnnlPooling.backward(this, p, inputs, outputs);
+            case Pool2dTangent p -> DnnlPooling.tangent(this, p, inputs, outputs);
+            case Full f -> fill(outputs.get(0), f.value());
             case Binary b -> DnnlBinary.execute(this, b, inputs, outputs);
             case Reduce r -> DnnlReduction.execute(this, r, inputs, outputs);
             case Concat c -> DnnlReorder.concat(this, c, inputs, outputs);
@@ -102,6 +106,17 @@ public final class CpuBackend implements Backend {
         if (t == DType.F64) {
             throw new IllegalArgumentException(op.name() + ": " + arg + " is f64, which the oneDNN CPU backend does not "
                     + "compute in; use the reference backend for f64 or cast to f32");
+        }
+    }
+
+    /** Filling needs no kernel: zero is a memset, other values are written from Java (they are small constants). */
+    private static void fill(Tensor t, double value) {
+        if (value == 0) {
+            t.data().asSlice(0, t.size() * t.dtype().byteSize()).fill((byte) 0);
+        } else {
+            double[] v = new double[Math.toIntExact(t.size())];
+            java.util.Arrays.fill(v, value);
+            t.copyFrom(v);
         }
     }
 

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.ops.Pool2d;
 import org.lipa.ops.Pool2dGrad;
+import org.lipa.ops.Pool2dTangent;
 import org.lipa.tensor.Tensor;
 
 /**
@@ -94,6 +95,19 @@ final class DnnlPooling {
             } else {
                 p.execute(b.context(), g.data(), dx.data());
             }
+        }
+    }
+
+    /**
+     * The pooling derivative applied to a tangent. Average pooling is linear: the forward primitive on the
+     * tangent. For max pooling oneDNN has no "gather at the argmax" kernel (its workspace layout is
+     * implementation-defined), so the reference kernel computes it.
+     */
+    static void tangent(CpuBackend b, Pool2dTangent op, List<Tensor> in, List<Tensor> out) {
+        if (op.pool().kind() == Pool2d.Kind.MAX) {
+            new org.lipa.backend.ref.RefBackend().execute(op, in, out);
+        } else {
+            execute(b, op.pool(), List.of(in.get(1)), out);
         }
     }
 

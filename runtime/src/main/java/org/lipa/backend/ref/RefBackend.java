@@ -17,6 +17,8 @@ import org.lipa.ops.MatMul;
 import org.lipa.ops.Op;
 import org.lipa.ops.Pool2d;
 import org.lipa.ops.Pool2dGrad;
+import org.lipa.ops.Pool2dTangent;
+import org.lipa.ops.Full;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.ViewOp;
@@ -54,11 +56,19 @@ public final class RefBackend implements Backend {
             case GroupNorm n -> RefNorm.groupNorm(n, inputs, outputs);
             case Pool2d p -> RefPool.pool(p, inputs.get(0), outputs.get(0));
             case Pool2dGrad p -> RefPool.poolGrad(p.pool(), inputs.get(0), inputs.get(1), outputs.get(0));
+            case Pool2dTangent p -> RefPool.poolTangent(p.pool(), inputs.get(0), inputs.get(1), outputs.get(0));
+            case Full f -> outputs.get(0).copyFrom(filled(outputs.get(0).size(), f.value()));
             case Reduce r -> RefReduce.reduce(r, inputs.get(0), outputs.get(0));
             case Concat c -> RefReduce.concat(c, inputs, outputs.get(0));
             case Cast c -> outputs.get(0).copyFrom(inputs.get(0).toDoubleArray());
             case ViewOp v -> throw new IllegalArgumentException(v.name() + " is a view and needs no kernel");
         }
+    }
+
+    private static double[] filled(long n, double value) {
+        double[] v = new double[Math.toIntExact(n)];
+        java.util.Arrays.fill(v, value);
+        return v;
     }
 
     /** Nothing to release. */

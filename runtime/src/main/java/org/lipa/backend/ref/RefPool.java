@@ -91,4 +91,38 @@ final class RefPool {
         }
         dx.copyFrom(res);
     }
+
+    /** Average pooling of v, or v at each window's first maximum of x. */
+    static void poolTangent(Pool2d op, Tensor xt, Tensor vt, Tensor y) {
+        if (op.kind() != Pool2d.Kind.MAX) {
+            pool(op, vt, y);
+            return;
+        }
+        double[] x = xt.toDoubleArray();
+        double[] v = vt.toDoubleArray();
+        int n = (int) xt.shape().dim(0), c = (int) xt.shape().dim(1), h = (int) xt.shape().dim(2), w = (int) xt.shape().dim(3);
+        int oh = (int) y.shape().dim(2), ow = (int) y.shape().dim(3);
+        double[] res = new double[Math.toIntExact(y.size())];
+        for (int nc = 0; nc < n * c; nc++) {
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    int best = -1;
+                    for (int p = 0; p < op.kernel().h(); p++) {
+                        int hi = i * op.stride().h() - op.padding().h() + p;
+                        for (int q = 0; q < op.kernel().w(); q++) {
+                            int wi = j * op.stride().w() - op.padding().w() + q;
+                            if (hi >= 0 && hi < h && wi >= 0 && wi < w) {
+                                int k = (nc * h + hi) * w + wi;
+                                if (best < 0 || x[k] > x[best]) {
+                                    best = k;
+                                }
+                            }
+                        }
+                    }
+                    res[(nc * oh + i) * ow + j] = v[best];
+                }
+            }
+        }
+        y.copyFrom(res);
+    }
 }
