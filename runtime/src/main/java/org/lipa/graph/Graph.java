@@ -117,6 +117,66 @@ public final class Graph {
         return result;
     }
 
+    /**
+     * Partial evaluation: fixes the first {@code fixed.size()} inputs to the given values, computes on
+     * {@code backend} every application that depends on nothing else (results kept in {@code arena}),
+     * and returns the graph of the rest, whose inputs are the remaining ones and in which the computed
+     * values are constants. This is how a pullback or a linearization reuses its forward pass: fix x in
+     * the VJP (or JVP) graph and only the cotangent (or tangent) part is left to run per call.
+     */
+    public Graph partial(List<org.lipa.tensor.Tensor> fixed, Backend backend, java.lang.foreign.Arena arena) {
+        int k = fixed.size();
+        if (k > inputs.size()) {
+            throw new IllegalArgumentException("cannot fix " + k + " inputs of a graph with " + inputs.size());
+        }
+        java.util.Set<Node> dynamic = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        dynamic.addAll(inputs.subList(k, inputs.size()));
+        for (Apply a : applies) {
+            if (a.inputs().stream().anyMatch(dynamic::contains)) {
+                dynamic.addAll(a.outputs());
+            }
+        }
+        // static values the dynamic part (or the outputs) reads
+        List<Node> needed = new ArrayList<>();
+        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.function.Consumer<Node> need = n -> {
+            if (!dynamic.contains(n) && !n.isConstant() && seen.add(n)) {
+                needed.add(n);
+            }
+        };
+        for (Apply a : applies) {
+            if (a.outputs().stream().anyMatch(dynamic::contains)) {
+                a.inputs().forEach(need);
+            }
+        }
+        outputs.forEach(need);
+        Graph staticPart = new Graph(inputs.subList(0, k), List.copyOf(needed), applies.stream()
+                .filter(a -> a.outputs().stream().noneMatch(dynamic::contains)).toList(), constants);
+        List<org.lipa.tensor.Tensor> values = staticPart.compile(backend).run(arena, fixed);
+        Map<Node, org.lipa.tensor.Tensor> known = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < needed.size(); i++) {
+            known.put(needed.get(i), values.get(i));
+        }
+        List<TensorSpec> rest = inputs.subList(k, inputs.size()).stream().map(Node::spec).toList();
+        return trace(rest, (ops, in) -> {
+            Map<Node, Node> env = new java.util.IdentityHashMap<>();
+            for (int i = 0; i < in.size(); i++) {
+                env.put(inputs.get(k + i), in.get(i));
+            }
+            java.util.function.Function<Node, Node> get = n -> env.computeIfAbsent(n, m -> ops.constant(
+                    m.isConstant() ? m.constant() : known.get(m)));
+            for (Apply a : applies) {
+                if (a.outputs().stream().anyMatch(dynamic::contains)) {
+                    List<Node> out = ops.apply(a.op(), a.inputs().stream().map(get).toList());
+                    for (int i = 0; i < out.size(); i++) {
+                        env.put(a.outputs().get(i), out.get(i));
+                    }
+                }
+            }
+            return outputs.stream().map(get).toList();
+        });
+    }
+
     /** One line per input and application, like {@code %2:f32[4, 3] = matmul(%0, %1)}. */
     @Override
     public String toString() {
