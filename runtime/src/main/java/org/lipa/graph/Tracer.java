@@ -74,6 +74,20 @@ public final class Tracer extends Ops<Node> {
                 throw new IllegalArgumentException("output " + n + " belongs to another trace");
             }
         }
-        return new Graph(List.copyOf(inputs), List.copyOf(outputs), List.copyOf(applies), List.copyOf(constants));
+        // dead-code elimination: keep only applications whose results reach an output, so rules may emit
+        // freely (cotangents of constants, unused statistics) and nothing unused is ever run
+        java.util.Set<Node> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        live.addAll(outputs);
+        List<Apply> kept = new ArrayList<>();
+        for (int i = applies.size() - 1; i >= 0; i--) {
+            Apply a = applies.get(i);
+            if (a.outputs().stream().anyMatch(live::contains)) {
+                kept.add(a);
+                live.addAll(a.inputs());
+            }
+        }
+        Collections.reverse(kept);
+        List<Node> usedConstants = constants.stream().filter(live::contains).toList();
+        return new Graph(List.copyOf(inputs), List.copyOf(outputs), List.copyOf(kept), usedConstants);
     }
 }

@@ -186,4 +186,18 @@ class GraphTest {
             assertSame(x, g.compile(new RefBackend()).run(arena, List.of(x)).get(0));
         }
     }
+
+    @Test
+    void unusedWorkIsRemovedWhenTracingEnds() {
+        TensorSpec s = new TensorSpec(Shape.of(3), DType.F64);
+        Graph g = Graph.trace(List.of(s, s), (ops, in) -> {
+            ops.exp(in.get(1));                                 // never used
+            Node y = ops.tanh(in.get(0));
+            ops.add(y, ops.sigmoid(y));                         // never used either
+            return List.of(y);
+        });
+        assertEquals(1, g.applies().size(), g.toString());
+        assertEquals("tanh", g.applies().get(0).op().name());
+        assertEquals(2, g.inputs().size(), "inputs stay, used or not");
+    }
 }
