@@ -58,6 +58,11 @@ public final class Differentiable {
         return graph;
     }
 
+    /** The backend the function runs on. */
+    public Backend backend() {
+        return backend;
+    }
+
     /** The function's outputs. */
     public synchronized List<Tensor> apply(Arena arena, List<Tensor> x) {
         if (forward == null) {
