@@ -215,4 +215,35 @@ class SpectralTest {
         }
         return c;
     }
+
+    /** Modules at a point: a layer norm and a scaled dot-product self-attention, against their dense Jacobians. */
+    @Test
+    void normalizationAndAttentionJacobiansAtAPoint() {
+        try (Arena arena = Arena.ofConfined()) {
+            Random r = new Random(9);
+            Tensor gamma = Tensor.of(arena, normal(r, 6), 6);
+            Tensor beta = Tensor.of(arena, normal(r, 6), 6);
+            Tensor wq = Tensor.of(arena, normal(r, 36), 6, 6);
+            Tensor wk = Tensor.of(arena, normal(r, 36), 6, 6);
+            Tensor wv = Tensor.of(arena, normal(r, 36), 6, 6);
+            var spec = new org.lipa.tensor.TensorSpec(Shape.of(4, 6), DType.F64);
+            Differentiable norm = Differentiable.trace(REF, List.of(spec),
+                    (ops, in) -> List.of(ops.layerNorm(in.get(0), ops.constant(gamma), ops.constant(beta), 1e-5)));
+            Differentiable attention = Differentiable.trace(REF, List.of(spec), (ops, in) -> {
+                var x = in.get(0);
+                var q = ops.matmul(x, ops.constant(wq));
+                var k = ops.matmul(x, ops.constant(wk));
+                var v = ops.matmul(x, ops.constant(wv));
+                var scores = ops.scale(ops.matmul(q, ops.transpose(k, 0, 1)), 1 / Math.sqrt(6));
+                return List.of(ops.matmul(ops.softmax(scores, -1), v));
+            });
+            Tensor x = Tensor.of(arena, normal(r, 24), 4, 6);
+            for (Differentiable f : List.of(norm, attention)) {
+                Tensor j = f.jacfwd(arena, List.of(x), 0, 0);
+                double top = DenseSvd.of(j.toDoubleArray(), 24, 24).singularValues()[0];
+                double found = PowerIteration.run(LinearOperator.jacobian(f, arena, List.of(x), 0, 0), 1e-13, 20000, 4).sigma();
+                assertEquals(top, found, 1e-6 * top);
+            }
+        }
+    }
 }
