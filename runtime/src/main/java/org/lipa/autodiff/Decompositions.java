@@ -12,7 +12,8 @@ import org.lipa.tensor.Shape;
 import org.lipa.tensor.TensorSpec;
 
 /**
- * The normalizations written with primitives. Their forward pass runs on the fused oneDNN kernel; their
+ * The normalizations (and every {@link org.lipa.ops.Composite} op) written with primitives. Their forward
+ * pass runs on the fused oneDNN kernel; their
  * derivatives are the derivatives of these decompositions (traced once per rule application and
  * differentiated by the same driver), so every order of derivative comes from the primitive rules.
  */
@@ -22,7 +23,7 @@ final class Decompositions {
 
     /** Whether {@code op} is differentiated through its decomposition. */
     static boolean decomposes(Op op) {
-        return op instanceof LayerNorm || op instanceof BatchNorm || op instanceof GroupNorm;
+        return op instanceof LayerNorm || op instanceof BatchNorm || op instanceof GroupNorm || op instanceof org.lipa.ops.Composite;
     }
 
     /** The op's outputs computed from primitives. */
@@ -61,7 +62,12 @@ final class Decompositions {
                         ops.reshape(in.get(2), channel));
                 yield List.of(y, ops.reshape(s.get(1), xs.dim(0), n.groups()), ops.reshape(s.get(2), xs.dim(0), n.groups()));
             }
-            default -> throw new IllegalArgumentException(op.name() + " has its own rules, not a decomposition");
+            default -> {
+                if (op instanceof org.lipa.ops.Composite c) {
+                    yield c.decompose(ops, in);
+                }
+                throw new IllegalArgumentException(op.name() + " has its own rules, not a decomposition");
+            }
         };
     }
 

@@ -26,6 +26,8 @@ import org.lipa.ops.Pool2dGrad;
 import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
+import org.lipa.ops.SoftmaxGrad;
+import org.lipa.ops.LayerNormGrad;
 import org.lipa.ops.ViewOp;
 
 /**
@@ -62,13 +64,13 @@ final class JvpRules {
             case EltwiseGrad e -> one((add(ops,
                     SecondDerivative.times(ops, e.kind(), e.alpha(), e.beta(), x.get(0), mul(ops, t0, x.get(1))),
                     Rules.grad(ops, e.kind(), e.alpha(), e.beta(), x.get(0), t.get(1)))));
-            case Softmax s -> {
-                if (s.log()) { // y = log softmax: y' = t - sum(softmax * t)
-                    yield List.of(ops.sub(t0, ops.sum(ops.mul(ops.exp(y.get(0)), t0), true, s.axis())));
-                }
-                T yt = ops.mul(y.get(0), t0);
-                yield List.of(ops.sub(yt, ops.mul(y.get(0), ops.sum(yt, true, s.axis()))));
-            }
+            case Softmax s -> s.log()
+                    // y = log softmax: y' = t - sum(softmax * t)
+                    ? List.of(ops.sub(t0, ops.sum(ops.mul(ops.exp(y.get(0)), t0), true, s.axis())))
+                    // softmax's Jacobian is symmetric: J t is the backward kernel applied to t
+                    : ops.apply(new SoftmaxGrad(s.axis(), false), List.of(y.get(0), t0));
+            case SoftmaxGrad s -> Decompositions.jvp(ops, s, x, t);
+            case LayerNormGrad n -> Decompositions.jvp(ops, n, x, t);
             case LayerNorm n -> Decompositions.jvp(ops, n, x, t);
             case BatchNorm n -> Decompositions.jvp(ops, n, x, t);
             case GroupNorm n -> Decompositions.jvp(ops, n, x, t);

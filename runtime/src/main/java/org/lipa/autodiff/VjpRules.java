@@ -24,6 +24,8 @@ import org.lipa.ops.Pool2dGrad;
 import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
+import org.lipa.ops.SoftmaxGrad;
+import org.lipa.ops.LayerNormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Shape;
 
@@ -68,10 +70,12 @@ final class VjpRules {
             case EltwiseGrad e -> list(
                     SecondDerivative.times(ops, e.kind(), e.alpha(), e.beta(), x.get(0), ops.mul(x.get(1), ct)),
                     Rules.grad(ops, e.kind(), e.alpha(), e.beta(), x.get(0), ct));
-            case Softmax s -> s.log()
-                    ? list(ops.sub(ct, ops.mul(ops.exp(y.get(0)), ops.sum(ct, true, s.axis()))))
-                    : list(ops.mul(y.get(0), ops.sub(ct, ops.sum(ops.mul(ct, y.get(0)), true, s.axis()))));
-            case LayerNorm n -> Decompositions.vjp(ops, n, x, y, cts);
+            case Softmax s -> list(ops.apply(new SoftmaxGrad(s.axis(), s.log()), List.of(y.get(0), ct)).get(0));
+            case SoftmaxGrad s -> Decompositions.vjp(ops, s, x, y, cts);
+            case LayerNorm n -> cts.get(1) == null && cts.get(2) == null && ct != null
+                    ? layerNormGrad(ops, n, x, y, ct)
+                    : Decompositions.vjp(ops, n, x, y, cts);
+            case LayerNormGrad n -> Decompositions.vjp(ops, n, x, y, cts);
             case BatchNorm n -> Decompositions.vjp(ops, n, x, y, cts);
             case GroupNorm n -> Decompositions.vjp(ops, n, x, y, cts);
             case Pool2d p -> list(ops.apply(new Pool2dGrad(p), List.of(x.get(0), ct)).get(0));
@@ -101,6 +105,13 @@ final class VjpRules {
     @SafeVarargs
     private static <T> List<T> list(T... values) {
         return Arrays.asList(values);
+    }
+
+    /** The common case, only y's cotangent: oneDNN's fused layer-norm backward. */
+    private static <T> List<T> layerNormGrad(Ops<T> ops, LayerNorm n, List<T> x, List<T> y, T ct) {
+        boolean affine = x.size() == 3;
+        List<T> in = affine ? List.of(x.get(0), x.get(1), y.get(1), y.get(2), ct) : List.of(x.get(0), y.get(1), y.get(2), ct);
+        return ops.apply(new LayerNormGrad(n.normalizedRank(), n.eps(), affine), in);
     }
 
     private static Conv2dWeightGrad weightGrad(Hw stride, Hw padding, Hw dilation, int groups, Shape w) {

@@ -110,6 +110,16 @@ class GradCheckTest {
         }
         cases.add(c("layer_norm last 2 with stats", Gen.NORMAL,
                 (o, x) -> o.apply(new LayerNorm(2, 1e-5), List.of(x.get(0), x.get(1), x.get(2))), s(3, 2, 4), s(2, 4), s(2, 4)));
+        cases.add(c("layer_norm y only (fused backward)", Gen.NORMAL,
+                (o, x) -> List.of(o.layerNorm(x.get(0), x.get(1), x.get(2), 1e-5)), s(3, 5), s(5), s(5)));
+        cases.add(c("layer_norm_grad", Gen.NORMAL, (o, x) -> {
+            var f = o.apply(new LayerNorm(1, 1e-5), List.of(x.get(0), x.get(1), x.get(2)));
+            return o.apply(new org.lipa.ops.LayerNormGrad(1, 1e-5, true), List.of(x.get(0), x.get(1), f.get(1), f.get(2), x.get(3)));
+        }, s(3, 4), s(4), s(4), s(3, 4)));
+        cases.add(c("softmax_grad", Gen.NORMAL,
+                (o, x) -> List.of(one(o, new org.lipa.ops.SoftmaxGrad(-1, false), o.softmax(x.get(0), -1), x.get(1))), s(2, 5), s(2, 5)));
+        cases.add(c("log_softmax_grad", Gen.NORMAL,
+                (o, x) -> List.of(one(o, new org.lipa.ops.SoftmaxGrad(0, true), o.logSoftmax(x.get(0), 0), x.get(1))), s(4, 3), s(4, 3)));
         cases.add(c("layer_norm without affine", Gen.NORMAL, (o, x) -> o.apply(new LayerNorm(1, 1e-5), List.of(x.get(0))), s(4, 5)));
         cases.add(c("batch_norm training", Gen.NORMAL,
                 (o, x) -> o.batchNormTraining(x.get(0), x.get(1), x.get(2), 1e-5), s(4, 3, 2, 2), s(3), s(3)));

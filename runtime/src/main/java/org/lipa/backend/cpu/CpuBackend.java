@@ -22,6 +22,8 @@ import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Full;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
+import org.lipa.ops.SoftmaxGrad;
+import org.lipa.ops.LayerNormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
@@ -87,7 +89,9 @@ public final class CpuBackend implements Backend {
             case Eltwise e -> DnnlEltwise.execute(this, e, inputs, outputs);
             case EltwiseGrad e -> DnnlEltwise.backward(this, e, inputs, outputs);
             case Softmax s -> DnnlSoftmax.execute(this, s, inputs, outputs);
+            case SoftmaxGrad s -> DnnlSoftmax.backward(this, s, inputs, outputs);
             case LayerNorm n -> DnnlNorm.layerNorm(this, n, inputs, outputs);
+            case LayerNormGrad n -> DnnlNorm.layerNormGrad(this, n, inputs, outputs);
             case BatchNorm n -> DnnlNorm.batchNorm(this, n, inputs, outputs);
             case GroupNorm n -> DnnlNorm.groupNorm(this, n, inputs, outputs);
             case Pool2d p -> DnnlPooling.execute(this, p, inputs, outputs);

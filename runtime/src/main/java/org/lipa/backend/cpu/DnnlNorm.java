@@ -9,6 +9,7 @@ import java.util.List;
 import org.lipa.ops.BatchNorm;
 import org.lipa.ops.GroupNorm;
 import org.lipa.ops.LayerNorm;
+import org.lipa.ops.LayerNormGrad;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
@@ -52,6 +53,71 @@ final class DnnlNorm {
                     dnnl_layer_normalization_forward_primitive_desc_create(o, b.context().engine(), dnnl_forward_training(),
                             mds[0], mds[1], mds[2], (float) op.eps(), flags, attr));
             st.writeBack();
+        }
+    }
+
+    /**
+     * Layer-norm gradient on oneDNN's backward primitive (prop kind backward: data, scale and shift
+     * gradients at once), with the last k dims flattened as in the forward pass.
+     */
+    static void layerNormGrad(CpuBackend b, LayerNormGrad op, List<Tensor> in, List<Tensor> out) {
+        Tensor dx = out.get(0);
+        if (dx.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            int s = op.affine() ? 2 : 1;
+            Tensor g = DnnlReorder.materialize(b, in.get(in.size() - 1), tmp);
+            int lead = x.rank() - op.normalizedRank();
+            long c = x.shape().sub(lead, x.rank()).size();
+            long[] dims = new long[Math.max(lead, 1) + 1];
+            for (int i = 0; i < dims.length - 1; i++) {
+                dims[i] = lead == 0 ? 1 : x.shape().dim(i);
+            }
+            dims[dims.length - 1] = c;
+            long[] statDims = java.util.Arrays.copyOf(dims, dims.length - 1);
+            List<Tensor> buffers = new ArrayList<>(List.of(x.reshape(dims), f32(b, in.get(s), tmp).reshape(statDims),
+                    f32(b, in.get(s + 1), tmp).reshape(statDims), g.reshape(dims), dx.reshape(dims)));
+            List<Integer> kinds = new ArrayList<>(List.of(DNNL_ARG_SRC(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_DIFF_DST(),
+                    DNNL_ARG_DIFF_SRC()));
+            Tensor dgamma = null;
+            Tensor dbeta = null;
+            if (op.affine()) {
+                dgamma = Tensor.zeros(tmp, DType.F32, Shape.of(c));
+                dbeta = Tensor.zeros(tmp, DType.F32, Shape.of(c));
+                buffers.addAll(List.of(f32(b, in.get(1), tmp).reshape(c), dgamma, dbeta));
+                kinds.addAll(List.of(DNNL_ARG_SCALE(), DNNL_ARG_DIFF_SCALE(), DNNL_ARG_DIFF_SHIFT()));
+            }
+            int flags = op.affine() ? dnnl_use_scale() | dnnl_use_shift() : dnnl_normalization_flags_none();
+            float eps = (float) op.eps();
+            List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
+            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
+                try (Primitive.Scope sc = new Primitive.Scope()) {
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment src = sc.md(layouts.get(0));
+                    MemorySegment stat = sc.md(layouts.get(1));
+                    MemorySegment diff = sc.md(layouts.get(3));
+                    MemorySegment hint = Primitive.descriptor("dnnl_layer_normalization_forward_primitive_desc_create",
+                            (o, attr) -> dnnl_layer_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                    src, src, stat, eps, flags, attr));
+                    MemorySegment pd;
+                    try {
+                        pd = Primitive.descriptor("dnnl_layer_normalization_backward_primitive_desc_create",
+                                (o, attr) -> dnnl_layer_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                        diff, diff, src, stat, eps, flags, hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return Primitive.create(b.context(), arena, pd, kinds.stream().mapToInt(Integer::intValue).toArray(),
+                            layouts.toArray(MemoryDesc[]::new));
+                }
+            });
+            p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
+            if (op.affine()) {
+                out.get(1).copyFrom(dgamma.reshape(out.get(1).shape().toArray()));
+                out.get(2).copyFrom(dbeta.reshape(out.get(2).shape().toArray()));
+            }
         }
     }
 

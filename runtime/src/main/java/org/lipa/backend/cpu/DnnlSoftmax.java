@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.ops.Softmax;
+import org.lipa.ops.SoftmaxGrad;
 import org.lipa.tensor.Tensor;
 
 /** Softmax and log-softmax on any axis, on oneDNN's softmax primitive (the max-subtracting "accurate" algorithm). */
@@ -34,6 +35,43 @@ final class DnnlSoftmax {
                 }
             });
             p.execute(b.context(), x.data(), y.data());
+        }
+    }
+
+    /** The gradient from the output, on oneDNN's softmax backward (created with its forward as hint). */
+    static void backward(CpuBackend b, SoftmaxGrad op, List<Tensor> in, List<Tensor> out) {
+        Tensor dx = out.get(0);
+        if (dx.size() == 0) {
+            return;
+        }
+        int axis = dx.shape().axis(op.axis());
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor y = DnnlReorder.materialize(b, in.get(0), tmp);
+            Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
+            MemoryDesc dst = MemoryDesc.of(y);
+            MemoryDesc diffDst = MemoryDesc.of(g);
+            MemoryDesc diffSrc = MemoryDesc.of(dx);
+            int alg = op.log() ? dnnl_softmax_log() : dnnl_softmax_accurate();
+            Primitive p = b.primitive(op, "bwd", List.of(dst, diffDst, diffSrc), arena -> {
+                try (Primitive.Scope s = new Primitive.Scope()) {
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment hint = Primitive.descriptor("dnnl_softmax_forward_primitive_desc_create",
+                            (o, attr) -> dnnl_softmax_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
+                                    s.md(dst), s.md(dst), axis, attr));
+                    MemorySegment pd;
+                    try {
+                        pd = Primitive.descriptor("dnnl_softmax_backward_primitive_desc_create",
+                                (o, attr) -> dnnl_softmax_backward_primitive_desc_create(o, engine, alg, s.md(diffSrc),
+                                        s.md(diffDst), s.md(dst), axis, hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return Primitive.create(b.context(), arena, pd,
+                            new int[] {DNNL_ARG_DST(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
+                            new MemoryDesc[] {dst, diffDst, diffSrc});
+                }
+            });
+            p.execute(b.context(), y.data(), g.data(), dx.data());
         }
     }
 }

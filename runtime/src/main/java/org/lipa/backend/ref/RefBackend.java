@@ -21,6 +21,8 @@ import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Full;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
+import org.lipa.ops.SoftmaxGrad;
+import org.lipa.ops.LayerNormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Tensor;
 
@@ -43,6 +45,8 @@ public final class RefBackend implements Backend {
     public void execute(Op op, List<Tensor> inputs, List<Tensor> outputs) {
         Backend.checkCall(op, inputs, outputs);
         switch (op) {
+            case SoftmaxGrad s -> composite(s, inputs, outputs);
+            case LayerNormGrad n -> composite(n, inputs, outputs);
             case MatMul m -> RefLinalg.matmul(inputs, outputs.get(0));
             case Conv2d c -> RefLinalg.conv(c, inputs, outputs.get(0));
             case ConvTranspose2d c -> RefLinalg.convTranspose(c, inputs, outputs.get(0));
@@ -62,6 +66,17 @@ public final class RefBackend implements Backend {
             case Concat c -> RefReduce.concat(c, inputs, outputs.get(0));
             case Cast c -> outputs.get(0).copyFrom(inputs.get(0).toDoubleArray());
             case ViewOp v -> throw new IllegalArgumentException(v.name() + " is a view and needs no kernel");
+        }
+    }
+
+    /** Ops defined by other primitives run their definition, here, in float64. */
+    private void composite(org.lipa.ops.Composite op, List<Tensor> inputs, List<Tensor> outputs) {
+        try (java.lang.foreign.Arena tmp = java.lang.foreign.Arena.ofConfined()) {
+            List<Tensor> wide = inputs.stream().map(t -> t.to(tmp, org.lipa.tensor.DType.F64)).toList();
+            List<Tensor> r = op.decompose(new org.lipa.ops.Eager(this, tmp), wide);
+            for (int i = 0; i < outputs.size(); i++) {
+                outputs.get(i).copyFrom(r.get(i));
+            }
         }
     }
 

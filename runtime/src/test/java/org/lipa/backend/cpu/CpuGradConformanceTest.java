@@ -98,4 +98,35 @@ class CpuGradConformanceTest {
                     new Pool2d(Pool2d.Kind.AVG_EXCLUDE_PAD, new Hw(2, 3), new Hw(1, 2), new Hw(1, 0)));
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void softmaxAndLayerNormGradients() {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(9);
+            for (boolean log : List.of(false, true)) {
+                for (int axis : new int[] {0, -1}) {
+                    Tensor x = Conformance.normal(arena, rnd, DType.F32, 5, 7);
+                    Tensor y = Tensor.zeros(arena, DType.F32, 5, 7);
+                    cpu.execute(new org.lipa.ops.Softmax(axis, log), List.of(x), List.of(y));
+                    Tensor g = Conformance.normal(arena, rnd, DType.F32, 5, 7);
+                    Conformance.check(cpu, arena, new org.lipa.ops.SoftmaxGrad(axis, log), List.of(y, g),
+                            Conformance.Tolerance.of(DType.F32).scaled(10), false);
+                }
+            }
+            for (boolean affine : List.of(true, false)) {
+                Tensor x = Conformance.normal(arena, rnd, DType.F32, 6, 3, 4);
+                Tensor gamma = Conformance.uniform(arena, rnd, DType.F32, 0.5, 1.5, 3, 4);
+                Tensor beta = Conformance.normal(arena, rnd, DType.F32, 3, 4);
+                var ln = new org.lipa.ops.LayerNorm(2, 1e-5);
+                List<Tensor> fin = affine ? List.of(x, gamma, beta) : List.of(x);
+                List<Tensor> f = ln.infer(fin.stream().map(Tensor::spec).toList()).stream()
+                        .map(s -> Tensor.zeros(arena, s.dtype(), s.shape())).toList();
+                cpu.execute(ln, fin, f);
+                Tensor g = Conformance.normal(arena, rnd, DType.F32, 6, 3, 4);
+                List<Tensor> in = affine ? List.of(x, gamma, f.get(1), f.get(2), g) : List.of(x, f.get(1), f.get(2), g);
+                Conformance.check(cpu, arena, new org.lipa.ops.LayerNormGrad(2, 1e-5, affine), in,
+                        Conformance.Tolerance.of(DType.F32).scaled(20), false);
+            }
+        }
+    }
 }
