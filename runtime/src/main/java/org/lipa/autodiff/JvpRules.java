@@ -28,6 +28,7 @@ import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
 import org.lipa.ops.LayerNormGrad;
+import org.lipa.ops.NormGrad;
 import org.lipa.ops.ViewOp;
 
 /**
@@ -71,6 +72,7 @@ final class JvpRules {
                     : ops.apply(new SoftmaxGrad(s.axis(), false), List.of(y.get(0), t0));
             case SoftmaxGrad s -> Decompositions.jvp(ops, s, x, t);
             case LayerNormGrad n -> Decompositions.jvp(ops, n, x, t);
+            case NormGrad n -> Decompositions.jvp(ops, n, x, t);
             case LayerNorm n -> Decompositions.jvp(ops, n, x, t);
             case BatchNorm n -> Decompositions.jvp(ops, n, x, t);
             case GroupNorm n -> Decompositions.jvp(ops, n, x, t);

@@ -26,6 +26,7 @@ import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
 import org.lipa.ops.LayerNormGrad;
+import org.lipa.ops.NormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Shape;
 
@@ -76,8 +77,15 @@ final class VjpRules {
                     ? layerNormGrad(ops, n, x, y, ct)
                     : Decompositions.vjp(ops, n, x, y, cts);
             case LayerNormGrad n -> Decompositions.vjp(ops, n, x, y, cts);
-            case BatchNorm n -> Decompositions.vjp(ops, n, x, y, cts);
-            case GroupNorm n -> Decompositions.vjp(ops, n, x, y, cts);
+            // training with only y's cotangent: oneDNN's fused backward; otherwise (statistics used, or
+            // inference, whose running statistics may need gradients too) the definition's
+            case BatchNorm n -> n.training() && cts.get(1) == null && cts.get(2) == null && ct != null
+                    ? ops.apply(new NormGrad(0, n.eps()), List.of(x.get(0), x.get(1), y.get(1), y.get(2), ct))
+                    : Decompositions.vjp(ops, n, x, y, cts);
+            case GroupNorm n -> cts.get(1) == null && cts.get(2) == null && ct != null
+                    ? ops.apply(new NormGrad(n.groups(), n.eps()), List.of(x.get(0), x.get(1), y.get(1), y.get(2), ct))
+                    : Decompositions.vjp(ops, n, x, y, cts);
+            case NormGrad n -> Decompositions.vjp(ops, n, x, y, cts);
             case Pool2d p -> list(ops.apply(new Pool2dGrad(p), List.of(x.get(0), ct)).get(0));
             case Pool2dGrad p -> list(null, ops.apply(new Pool2dTangent(p.pool()), List.of(x.get(0), ct)).get(0));
             case Pool2dTangent p -> list(null, ops.apply(new Pool2dGrad(p.pool()), List.of(x.get(0), ct)).get(0));

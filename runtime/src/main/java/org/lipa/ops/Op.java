@@ -11,7 +11,7 @@ import org.lipa.tensor.TensorSpec;
  * for exhaustiveness by the compiler: an op without a kernel or a rule does not compile.
  */
 public sealed interface Op permits MatMul, Conv2d, ConvTranspose2d, Conv2dWeightGrad, Eltwise, EltwiseGrad, Softmax, SoftmaxGrad,
-        LayerNorm, LayerNormGrad, BatchNorm,
+        LayerNorm, LayerNormGrad, BatchNorm, NormGrad,
         GroupNorm, Pool2d, Pool2dGrad, Pool2dTangent, Binary, Reduce, Concat, Cast, Full, ViewOp {
 
     /**

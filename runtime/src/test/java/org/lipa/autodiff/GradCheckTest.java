@@ -120,6 +120,17 @@ class GradCheckTest {
                 (o, x) -> List.of(one(o, new org.lipa.ops.SoftmaxGrad(-1, false), o.softmax(x.get(0), -1), x.get(1))), s(2, 5), s(2, 5)));
         cases.add(c("log_softmax_grad", Gen.NORMAL,
                 (o, x) -> List.of(one(o, new org.lipa.ops.SoftmaxGrad(0, true), o.logSoftmax(x.get(0), 0), x.get(1))), s(4, 3), s(4, 3)));
+        cases.add(c("batch_norm y only (fused backward)", Gen.NORMAL,
+                (o, x) -> List.of(o.batchNormTraining(x.get(0), x.get(1), x.get(2), 1e-5).get(0)), s(4, 3, 2), s(3), s(3)));
+        cases.add(c("group_norm y only (fused backward)", Gen.NORMAL,
+                (o, x) -> List.of(o.groupNorm(x.get(0), 2, x.get(1), x.get(2), 1e-5)), s(2, 4, 3), s(4), s(4)));
+        for (int groups : new int[] {0, 2}) {
+            cases.add(c("norm_grad groups " + groups, Gen.NORMAL, (o, x) -> {
+                var fwd = groups == 0 ? o.batchNormTraining(x.get(0), x.get(1), x.get(2), 1e-5)
+                        : o.apply(new GroupNorm(groups, 1e-5), List.of(x.get(0), x.get(1), x.get(2)));
+                return o.apply(new org.lipa.ops.NormGrad(groups, 1e-5), List.of(x.get(0), x.get(1), fwd.get(1), fwd.get(2), x.get(3)));
+            }, s(3, 4, 2), s(4), s(4), s(3, 4, 2)));
+        }
         cases.add(c("layer_norm without affine", Gen.NORMAL, (o, x) -> o.apply(new LayerNorm(1, 1e-5), List.of(x.get(0))), s(4, 5)));
         cases.add(c("batch_norm training", Gen.NORMAL,
                 (o, x) -> o.batchNormTraining(x.get(0), x.get(1), x.get(2), 1e-5), s(4, 3, 2, 2), s(3), s(3)));

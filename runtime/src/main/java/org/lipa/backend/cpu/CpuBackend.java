@@ -24,6 +24,7 @@ import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
 import org.lipa.ops.LayerNormGrad;
+import org.lipa.ops.NormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
@@ -94,6 +95,7 @@ public final class CpuBackend implements Backend {
             case LayerNormGrad n -> DnnlNorm.layerNormGrad(this, n, inputs, outputs);
             case BatchNorm n -> DnnlNorm.batchNorm(this, n, inputs, outputs);
             case GroupNorm n -> DnnlNorm.groupNorm(this, n, inputs, outputs);
+            case NormGrad n -> DnnlNorm.normGrad(this, n, inputs, outputs);
             case Pool2d p -> DnnlPooling.execute(this, p, inputs, outputs);
             case Pool2dGrad p -> DnnlPooling.backward(this, p, inputs, outputs);
             case Pool2dTangent p -> DnnlPooling.tangent(this, p, inputs, outputs);

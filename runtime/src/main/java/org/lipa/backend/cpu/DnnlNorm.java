@@ -10,6 +10,7 @@ import org.lipa.ops.BatchNorm;
 import org.lipa.ops.GroupNorm;
 import org.lipa.ops.LayerNorm;
 import org.lipa.ops.LayerNormGrad;
+import org.lipa.ops.NormGrad;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
@@ -118,6 +119,68 @@ final class DnnlNorm {
                 out.get(1).copyFrom(dgamma.reshape(out.get(1).shape().toArray()));
                 out.get(2).copyFrom(dbeta.reshape(out.get(2).shape().toArray()));
             }
+        }
+    }
+
+    /**
+     * Batch- or group-norm gradient on oneDNN's backward primitive (prop kind backward), statistics and
+     * scale in f32 as in the forward pass. 2-D group norm is viewed as [N, C, 1] as in the forward pass.
+     */
+    static void normGrad(CpuBackend b, NormGrad op, List<Tensor> in, List<Tensor> out) {
+        Tensor dx = out.get(0);
+        if (dx.size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            Tensor g = DnnlReorder.materialize(b, in.get(4), tmp);
+            Tensor dxv = dx;
+            if (op.groups() > 0 && x.rank() == 2) {
+                x = x.reshape(x.shape().dim(0), x.shape().dim(1), 1);
+                g = g.reshape(x.shape().toArray());
+                dxv = dx.reshape(x.shape().toArray());
+            }
+            long c = x.shape().dim(1);
+            long[] stat = op.groups() == 0 ? new long[] {c} : new long[] {x.shape().dim(0), op.groups()};
+            Tensor dgamma = Tensor.zeros(tmp, DType.F32, Shape.of(c));
+            Tensor dbeta = Tensor.zeros(tmp, DType.F32, Shape.of(c));
+            List<Tensor> buffers = List.of(x, f32(b, in.get(2), tmp).reshape(stat), f32(b, in.get(3), tmp).reshape(stat), g,
+                    f32(b, in.get(1), tmp), dxv, dgamma, dbeta);
+            int[] kinds = {DNNL_ARG_SRC(), DNNL_ARG_MEAN(), DNNL_ARG_VARIANCE(), DNNL_ARG_DIFF_DST(), DNNL_ARG_SCALE(),
+                DNNL_ARG_DIFF_SRC(), DNNL_ARG_DIFF_SCALE(), DNNL_ARG_DIFF_SHIFT()};
+            int flags = dnnl_use_scale() | dnnl_use_shift();
+            float eps = (float) op.eps();
+            List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
+            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
+                try (Primitive.Scope sc = new Primitive.Scope()) {
+                    MemorySegment engine = b.context().engine();
+                    MemorySegment src = sc.md(layouts.get(0));
+                    MemorySegment diff = sc.md(layouts.get(3));
+                    MemorySegment hint = op.groups() == 0
+                            ? Primitive.descriptor("dnnl_batch_normalization_forward_primitive_desc_create",
+                                    (o, attr) -> dnnl_batch_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                            src, src, eps, flags, attr))
+                            : Primitive.descriptor("dnnl_group_normalization_forward_primitive_desc_create",
+                                    (o, attr) -> dnnl_group_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                            src, src, op.groups(), eps, flags, attr));
+                    MemorySegment pd;
+                    try {
+                        pd = op.groups() == 0
+                                ? Primitive.descriptor("dnnl_batch_normalization_backward_primitive_desc_create",
+                                        (o, attr) -> dnnl_batch_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                                diff, diff, src, eps, flags, hint, attr))
+                                : Primitive.descriptor("dnnl_group_normalization_backward_primitive_desc_create",
+                                        (o, attr) -> dnnl_group_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                                diff, diff, src, op.groups(), eps, flags, hint, attr));
+                    } finally {
+                        dnnl_primitive_desc_destroy(hint);
+                    }
+                    return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+                }
+            });
+            p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
+            out.get(1).copyFrom(dgamma);
+            out.get(2).copyFrom(dbeta);
         }
     }
 

@@ -23,6 +23,7 @@ import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
 import org.lipa.ops.LayerNormGrad;
+import org.lipa.ops.NormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Tensor;
 
@@ -47,6 +48,7 @@ public final class RefBackend implements Backend {
         switch (op) {
             case SoftmaxGrad s -> composite(s, inputs, outputs);
             case LayerNormGrad n -> composite(n, inputs, outputs);
+            case NormGrad n -> composite(n, inputs, outputs);
             case MatMul m -> RefLinalg.matmul(inputs, outputs.get(0));
             case Conv2d c -> RefLinalg.conv(c, inputs, outputs.get(0));
             case ConvTranspose2d c -> RefLinalg.convTranspose(c, inputs, outputs.get(0));

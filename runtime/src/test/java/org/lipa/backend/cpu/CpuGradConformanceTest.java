@@ -129,4 +129,29 @@ class CpuGradConformanceTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void batchAndGroupNormGradients() {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(10);
+            for (int groups : new int[] {0, 2, 4}) {
+                for (long[] shape : List.of(new long[] {5, 4, 3, 2}, new long[] {6, 4})) {
+                    if (groups == 4 && shape.length == 2) {
+                        continue; // one element per group: dx is exactly zero, nothing to compare
+                    }
+                    Tensor x = Conformance.normal(arena, rnd, DType.F32, shape);
+                    Tensor gamma = Conformance.uniform(arena, rnd, DType.F32, 0.5, 1.5, 4);
+                    Tensor beta = Conformance.normal(arena, rnd, DType.F32, 4);
+                    var grad = new org.lipa.ops.NormGrad(groups, 1e-5);
+                    var fwd = grad.forward();
+                    List<Tensor> f = fwd.infer(List.of(x.spec(), gamma.spec(), beta.spec())).stream()
+                            .map(s -> Tensor.zeros(arena, s.dtype(), s.shape())).toList();
+                    cpu.execute(fwd, List.of(x, gamma, beta), f);
+                    Tensor g = Conformance.normal(arena, rnd, DType.F32, shape);
+                    Conformance.check(cpu, arena, grad, List.of(x, gamma, f.get(1), f.get(2), g),
+                            Conformance.Tolerance.of(DType.F32).scaled(20), false);
+                }
+            }
+        }
+    }
 }
