@@ -113,15 +113,9 @@ public final class Differentiable {
     public Pullback vjp(Arena arena, List<Tensor> x) {
         Graph residual = vjpGraph().partial(x, backend, arena);
         Executable back = residual.compile(backend);
-        List<Tensor> y = new ArrayList<>();
         // the primal outputs are constants of the residual graph: evaluate them without cotangents
-        List<Tensor> zeros = new ArrayList<>();
-        for (var o : graph.outputs()) {
-            zeros.add(Tensor.zeros(arena, o.spec().dtype(), o.spec().shape()));
-        }
-        List<Tensor> all = back.run(arena, zeros);
-        y.addAll(all.subList(0, graph.outputs().size()));
-        return new Pullback(List.copyOf(y), back);
+        List<Tensor> all = back.run(arena, zeros(arena, graph.outputs()));
+        return new Pullback(List.copyOf(all.subList(0, graph.outputs().size())), back);
     }
 
     /** The linearization at a point: {@code v -> J v}, reusing the forward pass. */
@@ -149,11 +143,7 @@ public final class Differentiable {
     public LinearMap linearize(Arena arena, List<Tensor> x) {
         Graph residual = jvpGraph().partial(x, backend, arena);
         Executable map = residual.compile(backend);
-        List<Tensor> zeros = new ArrayList<>();
-        for (var i : graph.inputs()) {
-            zeros.add(Tensor.zeros(arena, i.spec().dtype(), i.spec().shape()));
-        }
-        List<Tensor> all = map.run(arena, zeros);
+        List<Tensor> all = map.run(arena, zeros(arena, graph.inputs()));
         return new LinearMap(List.copyOf(all.subList(0, graph.outputs().size())), map);
     }
 
@@ -225,6 +215,10 @@ public final class Differentiable {
             }
         }
         return Tensor.of(arena, h, n, n);
+    }
+
+    private static List<Tensor> zeros(Arena arena, List<org.lipa.graph.Node> like) {
+        return like.stream().map(n -> Tensor.zeros(arena, n.spec().dtype(), n.spec().shape())).toList();
     }
 
     /** Zero tensors of the given specs, with a 1 at element {@code j} of tensor {@code which}. */

@@ -31,13 +31,8 @@ final class DnnlNorm {
         }
         try (Arena tmp = Arena.ofConfined()) {
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
-            int lead = x.rank() - op.normalizedRank();
-            long[] dims = new long[Math.max(lead, 1) + 1];
-            long c = x.shape().sub(lead, x.rank()).size();
-            for (int i = 0; i < dims.length - 1; i++) {
-                dims[i] = lead == 0 ? 1 : x.shape().dim(i);
-            }
-            dims[dims.length - 1] = c;
+            long[] dims = flattened(x, op.normalizedRank());
+            long c = dims[dims.length - 1];
             long[] statDims = java.util.Arrays.copyOf(dims, dims.length - 1);
             Tensor xv = x.reshape(dims);
             Tensor yv = y.reshape(dims);
@@ -70,13 +65,8 @@ final class DnnlNorm {
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
             int s = op.affine() ? 2 : 1;
             Tensor g = DnnlReorder.materialize(b, in.get(in.size() - 1), tmp);
-            int lead = x.rank() - op.normalizedRank();
-            long c = x.shape().sub(lead, x.rank()).size();
-            long[] dims = new long[Math.max(lead, 1) + 1];
-            for (int i = 0; i < dims.length - 1; i++) {
-                dims[i] = lead == 0 ? 1 : x.shape().dim(i);
-            }
-            dims[dims.length - 1] = c;
+            long[] dims = flattened(x, op.normalizedRank());
+            long c = dims[dims.length - 1];
             long[] statDims = java.util.Arrays.copyOf(dims, dims.length - 1);
             List<Tensor> buffers = new ArrayList<>(List.of(x.reshape(dims), f32(b, in.get(s), tmp).reshape(statDims),
                     f32(b, in.get(s + 1), tmp).reshape(statDims), g.reshape(dims), dx.reshape(dims)));
@@ -239,6 +229,20 @@ final class DnnlNorm {
                             mds[0], mds[1], op.groups(), (float) op.eps(), dnnl_use_scale() | dnnl_use_shift(), attr));
             st.writeBack();
         }
+    }
+
+    /**
+     * x's dims with the last k merged into one, since oneDNN normalizes over the last dimension only;
+     * at least 2-D ([1, C] when everything is normalized).
+     */
+    private static long[] flattened(Tensor x, int k) {
+        int lead = x.rank() - k;
+        long[] dims = new long[Math.max(lead, 1) + 1];
+        for (int i = 0; i < dims.length - 1; i++) {
+            dims[i] = lead == 0 ? 1 : x.shape().dim(i);
+        }
+        dims[dims.length - 1] = x.shape().sub(lead, x.rank()).size();
+        return dims;
     }
 
     /** Creates a normalization descriptor from the native descriptors of the buffers, in argument order. */
