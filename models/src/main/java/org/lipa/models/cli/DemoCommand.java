@@ -4,7 +4,10 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Random;
+import java.util.List;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.graph.Executable;
+import org.lipa.graph.Graph;
 import org.lipa.ops.Eager;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
@@ -56,19 +59,48 @@ public final class DemoCommand implements Runnable {
             long firstNs = System.nanoTime() - t0;
             long created = cpu.primitiveCreations();
             double[] ms = new double[iterations];
-            for (int i = 0; i < iterations; i++) {
+            for (int i = -iterations; i < iterations; i++) { // the first half warms up the JIT
                 try (Arena step = Arena.ofConfined()) {
                     long s = System.nanoTime();
                     forward(cpu, x, w, b, step);
-                    ms[i] = (System.nanoTime() - s) / 1e6;
+                    if (i >= 0) {
+                        ms[i] = (System.nanoTime() - s) / 1e6;
+                    }
                 }
             }
             Arrays.sort(ms);
             double median = ms[iterations / 2];
             System.out.printf(Locale.ROOT, "first call:  %8.3f ms (creates %d oneDNN primitives)%n", firstNs / 1e6, created);
-            System.out.printf(Locale.ROOT, "steady state: %7.3f ms median, %.3f ms best over %d calls: %.1f GFLOP/s%n",
+            System.out.printf(Locale.ROOT, "eager:        %7.3f ms median, %.3f ms best over %d calls after as many to warm up: %.1f GFLOP/s%n",
                     median, ms[0], iterations, flops / 1e9 / (median / 1e3));
             System.out.printf(Locale.ROOT, "primitives created after the first call: %d%n", cpu.primitiveCreations() - created);
+
+            // the same network traced once and planned: one buffer per run, no per-op allocation
+            Graph g = Graph.trace(List.of(x.spec()), (ops, in) -> {
+                var h = in.get(0);
+                for (int l = 0; l < w.length; l++) {
+                    h = ops.linear(h, ops.constant(w[l]), ops.constant(b[l]));
+                    if (l < w.length - 1) {
+                        h = ops.relu(h);
+                    }
+                }
+                return List.of(h);
+            });
+            Executable exe = g.compile(cpu);
+            double[] planned = new double[iterations];
+            for (int i = -iterations; i < iterations; i++) {
+                try (Arena step = Arena.ofConfined()) {
+                    long s = System.nanoTime();
+                    exe.run(step, List.of(x));
+                    if (i >= 0) {
+                        planned[i] = (System.nanoTime() - s) / 1e6;
+                    }
+                }
+            }
+            Arrays.sort(planned);
+            double pm = planned[iterations / 2];
+            System.out.printf(Locale.ROOT, "traced graph: %7.3f ms median, %.3f ms best: %.1f GFLOP/s (%d KiB planned per run)%n",
+                    pm, planned[0], flops / 1e9 / (pm / 1e3), exe.planBytes() / 1024);
             System.out.println("logits of sample 0: " + first.slice(0, 0, 1));
         }
     }

@@ -93,7 +93,7 @@ public final class DnnlLibrary {
         loaded();
     }
 
-    /** The loaded oneDNN's version, like {@code 3.13.0 (N/A)}: major.minor.patch and the git hash it reports. */
+    /** The loaded oneDNN's version, like {@code 3.13.0}: major.minor.patch, and the git hash when the build reports one. */
     public static String version() {
         return loaded().version();
     }
@@ -180,7 +180,7 @@ public final class DnnlLibrary {
 
     /**
      * Checks that {@code library} is a oneDNN 3.x shared library and returns its version, like
-     * {@code 3.13.0 (N/A)}. The file is checked as an ELF shared object for this machine, whole (not
+     * {@code 3.13.0}. The file is checked as an ELF shared object for this machine, whole (not
      * truncated), before it is opened; opening it maps it into the process for good (the global arena),
      * so a library that passed is the one that {@code System.load} later finds already mapped.
      *
@@ -221,9 +221,10 @@ public final class DnnlLibrary {
                     + "; Lipa's bindings need oneDNN 3.x");
         }
         MemorySegment hash = dnnl_version_t.hash(v);
-        String git = hash.equals(MemorySegment.NULL) ? "no hash" : hash.reinterpret(256).getString(0);
+        String git = hash.equals(MemorySegment.NULL) ? "" : hash.reinterpret(256).getString(0);
+        // builds without git metadata (like bytedeco's) report "N/A": say nothing rather than that
         return dnnl_version_t.major(v) + "." + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v)
-                + " (" + git + ")";
+                + (git.isEmpty() || git.equals("N/A") ? "" : " (" + git + ")");
     }
 
     /**
