@@ -1,6 +1,7 @@
 package org.lipa.backend.cpu;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.lipa.backend.Backend;
 import org.lipa.ops.BatchNorm;
@@ -135,6 +136,28 @@ public final class CpuBackend implements Backend {
     /** The cached primitive for {@code (op, variant, layouts)}, created by {@code factory} on first use. */
     Primitive primitive(Object op, String variant, List<MemoryDesc> layouts, java.util.function.Function<Arena, Primitive> factory) {
         return cache.get(new PrimitiveCache.Key(op, variant, layouts), factory);
+    }
+
+    /** Makes a primitive descriptor from the native descriptors of the buffers' layouts, in argument order. */
+    @FunctionalInterface
+    interface DescriptorFactory {
+        MemorySegment create(Primitive.Scope scope, MemorySegment[] mds);
+    }
+
+    /**
+     * Runs the primitive for {@code (op, variant)} on {@code buffers}, bound to the argument kinds
+     * {@code kinds} in order: cached by the buffers' layouts, created on first use by {@code descriptor}.
+     * The pattern every family shares.
+     */
+    void run(Object op, String variant, int[] kinds, List<Tensor> buffers, DescriptorFactory descriptor) {
+        List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
+        Primitive p = primitive(op, variant, layouts, arena -> {
+            try (Primitive.Scope s = new Primitive.Scope()) {
+                MemorySegment[] mds = layouts.stream().map(s::md).toArray(MemorySegment[]::new);
+                return Primitive.create(context, arena, descriptor.create(s, mds), kinds, layouts.toArray(MemoryDesc[]::new));
+            }
+        });
+        p.execute(context, buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
     }
 
     /**

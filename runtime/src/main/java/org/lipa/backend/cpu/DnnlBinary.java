@@ -47,20 +47,11 @@ final class DnnlBinary {
     }
 
     private static void run(CpuBackend b, Binary op, Tensor a, Tensor c, Tensor y) {
-        MemoryDesc src0 = MemoryDesc.of(a);
-        MemoryDesc src1 = MemoryDesc.of(c);
-        MemoryDesc dst = MemoryDesc.of(y);
         boolean inPlace = a.storage() == y.storage() && a.offset() == y.offset();
-        Primitive p = b.primitive(op, inPlace ? "in-place" : "fwd", List.of(src0, src1, dst), arena -> {
-            try (Primitive.Scope s = new Primitive.Scope()) {
-                MemorySegment pd = Primitive.descriptor("dnnl_binary_primitive_desc_create",
+        b.run(op, inPlace ? "in-place" : "fwd", new int[] {DNNL_ARG_SRC_0(), DNNL_ARG_SRC_1(), DNNL_ARG_DST()}, List.of(a, c, y),
+                (s, md) -> Primitive.descriptor("dnnl_binary_primitive_desc_create",
                         (o, attr) -> dnnl_binary_primitive_desc_create(o, b.context().engine(), algorithm(op.kind()),
-                                s.md(src0), s.md(src1), s.md(dst), attr));
-                return Primitive.create(b.context(), arena, pd,
-                        new int[] {DNNL_ARG_SRC_0(), DNNL_ARG_SRC_1(), DNNL_ARG_DST()}, new MemoryDesc[] {src0, src1, dst});
-            }
-        });
-        p.execute(b.context(), a.data(), c.data(), y.data());
+                                md[0], md[1], md[2], attr)));
     }
 
     private static boolean commutes(Binary.Kind k) {

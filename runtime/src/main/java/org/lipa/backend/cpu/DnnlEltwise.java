@@ -22,19 +22,11 @@ final class DnnlEltwise {
         try (Arena tmp = Arena.ofConfined()) {
             // eltwise wants source and destination in the same layout; the destination is contiguous
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
-            MemoryDesc src = MemoryDesc.of(x);
-            MemoryDesc dst = MemoryDesc.of(y);
-            Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    MemorySegment pd = Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
+            b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(x, y), (s, md) ->
+                    Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
                             (o, attr) -> dnnl_eltwise_forward_primitive_desc_create(o, b.context().engine(),
-                                    dnnl_forward_inference(), algorithm(op.kind()), s.md(src), s.md(dst),
-                                    (float) op.alpha(), (float) op.beta(), attr));
-                    return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
-                            new MemoryDesc[] {src, dst});
-                }
-            });
-            p.execute(b.context(), x.data(), y.data());
+                                    dnnl_forward_inference(), algorithm(op.kind()), md[0], md[1],
+                                    (float) op.alpha(), (float) op.beta(), attr)));
         }
     }
 
@@ -47,32 +39,22 @@ final class DnnlEltwise {
         try (Arena tmp = Arena.ofConfined()) {
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
             Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
-            MemoryDesc src = MemoryDesc.of(x);
-            MemoryDesc diffDst = MemoryDesc.of(g);
-            MemoryDesc diffSrc = MemoryDesc.of(dx);
             int alg = algorithm(op.kind());
             float alpha = (float) op.alpha();
             float beta = (float) op.beta();
-            Primitive p = b.primitive(op, "bwd", List.of(src, diffDst, diffSrc), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    MemorySegment engine = b.context().engine();
-                    MemorySegment hint = Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
-                            (o, attr) -> dnnl_eltwise_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
-                                    s.md(src), s.md(src), alpha, beta, attr));
-                    MemorySegment pd;
-                    try {
-                        pd = Primitive.descriptor("dnnl_eltwise_backward_primitive_desc_create",
-                                (o, attr) -> dnnl_eltwise_backward_primitive_desc_create(o, engine, alg, s.md(diffSrc),
-                                        s.md(diffDst), s.md(src), alpha, beta, hint, attr));
-                    } finally {
-                        dnnl_primitive_desc_destroy(hint);
-                    }
-                    return Primitive.create(b.context(), arena, pd,
-                            new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
-                            new MemoryDesc[] {src, diffDst, diffSrc});
+            b.run(op, "bwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()}, List.of(x, g, dx), (s, md) -> {
+                MemorySegment engine = b.context().engine();
+                MemorySegment hint = Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
+                        (o, attr) -> dnnl_eltwise_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
+                                md[0], md[0], alpha, beta, attr));
+                try {
+                    return Primitive.descriptor("dnnl_eltwise_backward_primitive_desc_create",
+                            (o, attr) -> dnnl_eltwise_backward_primitive_desc_create(o, engine, alg, md[2], md[1], md[0],
+                                    alpha, beta, hint, attr));
+                } finally {
+                    dnnl_primitive_desc_destroy(hint);
                 }
             });
-            p.execute(b.context(), x.data(), g.data(), dx.data());
         }
     }
 

@@ -82,29 +82,19 @@ final class DnnlNorm {
             }
             int flags = op.affine() ? dnnl_use_scale() | dnnl_use_shift() : dnnl_normalization_flags_none();
             float eps = (float) op.eps();
-            List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
-            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
-                try (Primitive.Scope sc = new Primitive.Scope()) {
-                    MemorySegment engine = b.context().engine();
-                    MemorySegment src = sc.md(layouts.get(0));
-                    MemorySegment stat = sc.md(layouts.get(1));
-                    MemorySegment diff = sc.md(layouts.get(3));
-                    MemorySegment hint = Primitive.descriptor("dnnl_layer_normalization_forward_primitive_desc_create",
-                            (o, attr) -> dnnl_layer_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
-                                    src, src, stat, eps, flags, attr));
-                    MemorySegment pd;
-                    try {
-                        pd = Primitive.descriptor("dnnl_layer_normalization_backward_primitive_desc_create",
-                                (o, attr) -> dnnl_layer_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
-                                        diff, diff, src, stat, eps, flags, hint, attr));
-                    } finally {
-                        dnnl_primitive_desc_destroy(hint);
-                    }
-                    return Primitive.create(b.context(), arena, pd, kinds.stream().mapToInt(Integer::intValue).toArray(),
-                            layouts.toArray(MemoryDesc[]::new));
+            b.run(op, "bwd", kinds.stream().mapToInt(Integer::intValue).toArray(), buffers, (sc, md) -> {
+                MemorySegment engine = b.context().engine();
+                MemorySegment hint = Primitive.descriptor("dnnl_layer_normalization_forward_primitive_desc_create",
+                        (o, attr) -> dnnl_layer_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                md[0], md[0], md[1], eps, flags, attr));
+                try {
+                    return Primitive.descriptor("dnnl_layer_normalization_backward_primitive_desc_create",
+                            (o, attr) -> dnnl_layer_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                    md[3], md[3], md[0], md[1], eps, flags, hint, attr));
+                } finally {
+                    dnnl_primitive_desc_destroy(hint);
                 }
             });
-            p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
             if (op.affine()) {
                 out.get(1).copyFrom(dgamma.reshape(out.get(1).shape().toArray()));
                 out.get(2).copyFrom(dbeta.reshape(out.get(2).shape().toArray()));
@@ -140,35 +130,29 @@ final class DnnlNorm {
                 DNNL_ARG_DIFF_SRC(), DNNL_ARG_DIFF_SCALE(), DNNL_ARG_DIFF_SHIFT()};
             int flags = dnnl_use_scale() | dnnl_use_shift();
             float eps = (float) op.eps();
-            List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
-            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
-                try (Primitive.Scope sc = new Primitive.Scope()) {
-                    MemorySegment engine = b.context().engine();
-                    MemorySegment src = sc.md(layouts.get(0));
-                    MemorySegment diff = sc.md(layouts.get(3));
-                    MemorySegment hint = op.groups() == 0
-                            ? Primitive.descriptor("dnnl_batch_normalization_forward_primitive_desc_create",
-                                    (o, attr) -> dnnl_batch_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
-                                            src, src, eps, flags, attr))
-                            : Primitive.descriptor("dnnl_group_normalization_forward_primitive_desc_create",
-                                    (o, attr) -> dnnl_group_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
-                                            src, src, op.groups(), eps, flags, attr));
-                    MemorySegment pd;
-                    try {
-                        pd = op.groups() == 0
-                                ? Primitive.descriptor("dnnl_batch_normalization_backward_primitive_desc_create",
-                                        (o, attr) -> dnnl_batch_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
-                                                diff, diff, src, eps, flags, hint, attr))
-                                : Primitive.descriptor("dnnl_group_normalization_backward_primitive_desc_create",
-                                        (o, attr) -> dnnl_group_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
-                                                diff, diff, src, op.groups(), eps, flags, hint, attr));
-                    } finally {
-                        dnnl_primitive_desc_destroy(hint);
-                    }
-                    return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+            b.run(op, "bwd", kinds, buffers, (sc, md) -> {
+                MemorySegment engine = b.context().engine();
+                MemorySegment src = md[0];
+                MemorySegment diff = md[3];
+                MemorySegment hint = op.groups() == 0
+                        ? Primitive.descriptor("dnnl_batch_normalization_forward_primitive_desc_create",
+                                (o, attr) -> dnnl_batch_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                        src, src, eps, flags, attr))
+                        : Primitive.descriptor("dnnl_group_normalization_forward_primitive_desc_create",
+                                (o, attr) -> dnnl_group_normalization_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
+                                        src, src, op.groups(), eps, flags, attr));
+                try {
+                    return op.groups() == 0
+                            ? Primitive.descriptor("dnnl_batch_normalization_backward_primitive_desc_create",
+                                    (o, attr) -> dnnl_batch_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                            diff, diff, src, eps, flags, hint, attr))
+                            : Primitive.descriptor("dnnl_group_normalization_backward_primitive_desc_create",
+                                    (o, attr) -> dnnl_group_normalization_backward_primitive_desc_create(o, engine, dnnl_backward(),
+                                            diff, diff, src, op.groups(), eps, flags, hint, attr));
+                } finally {
+                    dnnl_primitive_desc_destroy(hint);
                 }
             });
-            p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
             out.get(1).copyFrom(dgamma);
             out.get(2).copyFrom(dbeta);
         }
@@ -252,16 +236,8 @@ final class DnnlNorm {
     }
 
     private static void run(CpuBackend b, Object op, String name, List<Tensor> buffers, int[] kinds, NormCall call) {
-        List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
-        Primitive p = b.primitive(op, "fwd", layouts, arena -> {
-            try (Primitive.Scope s = new Primitive.Scope()) {
-                MemorySegment[] mds = layouts.stream().map(s::md).toArray(MemorySegment[]::new);
-                MemorySegment pd = Primitive.descriptor("dnnl_" + name + "_forward_primitive_desc_create",
-                        (o, attr) -> call.create(s, mds, o, attr));
-                return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
-            }
-        });
-        p.execute(b.context(), buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
+        b.run(op, "fwd", kinds, buffers, (s, mds) -> Primitive.descriptor("dnnl_" + name + "_forward_primitive_desc_create",
+                (o, attr) -> call.create(s, mds, o, attr)));
     }
 
     /** {@code t} as a contiguous f32 tensor (itself when it already is one). */

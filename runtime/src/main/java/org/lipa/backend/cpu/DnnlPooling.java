@@ -26,16 +26,8 @@ final class DnnlPooling {
         }
         try (Arena tmp = Arena.ofConfined()) {
             Tensor x = CpuBackend.readable(in.get(0), tmp);
-            MemoryDesc src = MemoryDesc.of(x);
-            MemoryDesc dst = MemoryDesc.of(y);
-            Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    MemorySegment pd = forward(b, s, op, src, dst, dnnl_forward_inference());
-                    return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
-                            new MemoryDesc[] {src, dst});
-                }
-            });
-            p.execute(b.context(), x.data(), y.data());
+            b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(x, y),
+                    (s, md) -> forward(b, s, op, MemoryDesc.of(x), MemoryDesc.of(y), dnnl_forward_inference()));
         }
     }
 

@@ -29,19 +29,11 @@ final class DnnlReduction {
         try (Arena tmp = Arena.ofConfined()) {
             Tensor xs = CpuBackend.readable(x, tmp);
             Tensor yv = y.reshape(kept.toArray());
-            MemoryDesc src = MemoryDesc.of(xs);
-            MemoryDesc dst = MemoryDesc.of(yv);
-            Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    float pNorm = op.kind() == Reduce.Kind.NORM_L2 ? 2f : 0f;
-                    MemorySegment pd = Primitive.descriptor("dnnl_reduction_primitive_desc_create",
+            float pNorm = op.kind() == Reduce.Kind.NORM_L2 ? 2f : 0f;
+            b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(xs, yv), (s, md) ->
+                    Primitive.descriptor("dnnl_reduction_primitive_desc_create",
                             (o, attr) -> dnnl_reduction_primitive_desc_create(o, b.context().engine(), algorithm(op.kind()),
-                                    s.md(src), s.md(dst), pNorm, 0f, attr));
-                    return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
-                            new MemoryDesc[] {src, dst});
-                }
-            });
-            p.execute(b.context(), xs.data(), yv.data());
+                                    md[0], md[1], pNorm, 0f, attr)));
         }
     }
 

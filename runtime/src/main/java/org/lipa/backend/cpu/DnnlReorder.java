@@ -48,18 +48,11 @@ final class DnnlReorder {
     }
 
     private static void reorder(CpuBackend b, Cast op, Tensor x, Tensor y) {
-        MemoryDesc src = MemoryDesc.of(x);
-        MemoryDesc dst = MemoryDesc.of(y);
-        Primitive p = b.primitive(op, "reorder", List.of(src, dst), arena -> {
-            try (Primitive.Scope s = new Primitive.Scope()) {
-                MemorySegment engine = b.context().engine();
-                MemorySegment pd = Primitive.descriptor("dnnl_reorder_primitive_desc_create",
-                        (o, attr) -> dnnl_reorder_primitive_desc_create(o, s.md(src), engine, s.md(dst), engine, attr));
-                return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_FROM(), DNNL_ARG_TO()},
-                        new MemoryDesc[] {src, dst});
-            }
+        b.run(op, "reorder", new int[] {DNNL_ARG_FROM(), DNNL_ARG_TO()}, List.of(x, y), (s, md) -> {
+            MemorySegment engine = b.context().engine();
+            return Primitive.descriptor("dnnl_reorder_primitive_desc_create",
+                    (o, attr) -> dnnl_reorder_primitive_desc_create(o, md[0], engine, md[1], engine, attr));
         });
-        p.execute(b.context(), x.data(), y.data());
     }
 
     /** oneDNN's concat primitive; inputs keep their strides. */

@@ -22,19 +22,11 @@ final class DnnlSoftmax {
         int axis = y.shape().axis(op.axis());
         try (Arena tmp = Arena.ofConfined()) {
             Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
-            MemoryDesc src = MemoryDesc.of(x);
-            MemoryDesc dst = MemoryDesc.of(y);
-            Primitive p = b.primitive(op, "fwd", List.of(src, dst), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    MemorySegment pd = Primitive.descriptor("dnnl_softmax_forward_primitive_desc_create",
+            b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(x, y), (s, md) ->
+                    Primitive.descriptor("dnnl_softmax_forward_primitive_desc_create",
                             (o, attr) -> dnnl_softmax_forward_primitive_desc_create(o, b.context().engine(),
                                     dnnl_forward_inference(), op.log() ? dnnl_softmax_log() : dnnl_softmax_accurate(),
-                                    s.md(src), s.md(dst), axis, attr));
-                    return Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()},
-                            new MemoryDesc[] {src, dst});
-                }
-            });
-            p.execute(b.context(), x.data(), y.data());
+                                    md[0], md[1], axis, attr)));
         }
     }
 
@@ -48,30 +40,20 @@ final class DnnlSoftmax {
         try (Arena tmp = Arena.ofConfined()) {
             Tensor y = DnnlReorder.materialize(b, in.get(0), tmp);
             Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
-            MemoryDesc dst = MemoryDesc.of(y);
-            MemoryDesc diffDst = MemoryDesc.of(g);
-            MemoryDesc diffSrc = MemoryDesc.of(dx);
             int alg = op.log() ? dnnl_softmax_log() : dnnl_softmax_accurate();
-            Primitive p = b.primitive(op, "bwd", List.of(dst, diffDst, diffSrc), arena -> {
-                try (Primitive.Scope s = new Primitive.Scope()) {
-                    MemorySegment engine = b.context().engine();
-                    MemorySegment hint = Primitive.descriptor("dnnl_softmax_forward_primitive_desc_create",
-                            (o, attr) -> dnnl_softmax_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
-                                    s.md(dst), s.md(dst), axis, attr));
-                    MemorySegment pd;
-                    try {
-                        pd = Primitive.descriptor("dnnl_softmax_backward_primitive_desc_create",
-                                (o, attr) -> dnnl_softmax_backward_primitive_desc_create(o, engine, alg, s.md(diffSrc),
-                                        s.md(diffDst), s.md(dst), axis, hint, attr));
-                    } finally {
-                        dnnl_primitive_desc_destroy(hint);
-                    }
-                    return Primitive.create(b.context(), arena, pd,
-                            new int[] {DNNL_ARG_DST(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
-                            new MemoryDesc[] {dst, diffDst, diffSrc});
+            b.run(op, "bwd", new int[] {DNNL_ARG_DST(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()}, List.of(y, g, dx), (s, md) -> {
+                MemorySegment engine = b.context().engine();
+                MemorySegment hint = Primitive.descriptor("dnnl_softmax_forward_primitive_desc_create",
+                        (o, attr) -> dnnl_softmax_forward_primitive_desc_create(o, engine, dnnl_forward_training(), alg,
+                                md[0], md[0], axis, attr));
+                try {
+                    return Primitive.descriptor("dnnl_softmax_backward_primitive_desc_create",
+                            (o, attr) -> dnnl_softmax_backward_primitive_desc_create(o, engine, alg, md[2], md[1], md[0],
+                                    axis, hint, attr));
+                } finally {
+                    dnnl_primitive_desc_destroy(hint);
                 }
             });
-            p.execute(b.context(), y.data(), g.data(), dx.data());
         }
     }
 }
