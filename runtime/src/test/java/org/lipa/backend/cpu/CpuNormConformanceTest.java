@@ -1,5 +1,7 @@
 package org.lipa.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Random;
@@ -49,7 +51,18 @@ class CpuNormConformanceTest {
             Tensor beta = Conformance.normal(arena, rnd, DType.F32, normalized);
             LayerNorm op = new LayerNorm(k, 1e-5);
             boolean single = shape[shape.length - 1] == 1; // variance 0: y is beta exactly, mostly zeros allowed
-            Conformance.check(cpu, arena, op, List.of(x, gamma, beta), TOL, true);
+            List<Tensor> out = Conformance.check(cpu, arena, op, List.of(x, gamma, beta), TOL, true);
+            // the mean output, against a plain average of each normalized block
+            double[] xs = x.toDoubleArray();
+            double[] means = out.get(1).toDoubleArray();
+            int block = xs.length / means.length;
+            for (int r = 0; r < means.length; r++) {
+                double m = 0;
+                for (int i = 0; i < block; i++) {
+                    m += xs[r * block + i];
+                }
+                assertEquals(m / block, means[r], 1e-5);
+            }
             Conformance.check(cpu, arena, op, List.of(x), TOL, true);
             if (!single && shape.length >= 2 && k == 1) {
                 Tensor xt = Conformance.normal(arena, rnd, DType.F32, reversed(shape)).permute(reverse(shape.length));
