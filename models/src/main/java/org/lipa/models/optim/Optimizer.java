@@ -1,0 +1,238 @@
+package org.lipa.models.optim;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.lipa.tensor.DType;
+import org.lipa.tensor.Tensor;
+
+/**
+ * Updates parameters in place from their gradients, with PyTorch's semantics for each rule. State
+ * (momentum buffers, moment estimates) lives in off-heap f32 tensors in the arena given at
+ * construction, the model tier of native ownership.
+ *
+ * <pre>{@code
+ * Optimizer opt = Optimizer.adamW(params, modelArena, 1e-3, 0.9, 0.999, 1e-8, 0.01);
+ * opt.step(grads);                     // one update
+ * opt.setLearningRate(schedule.lr(t)); // schedules drive the rate from outside
+ * }</pre>
+ *
+ * <p>Not thread-safe.
+ */
+public abstract class Optimizer {
+    private final List<Tensor> params;
+    private final Arena state;
+    protected double lr;
+    private long steps;
+
+    protected Optimizer(List<Tensor> params, Arena state, double lr) {
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
+            if (p.dtype() != DType.F32 || !p.isContiguous()) {
+                throw new IllegalArgumentException("parameter " + i + " must be a contiguous f32 tensor, got " + p.spec());
+            }
+        }
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
+        }
+        this.params = List.copyOf(params);
+        this.state = state;
+        this.lr = lr;
+    }
+
+    /** One zero-initialized state tensor per parameter. */
+    protected final List<Tensor> stateLike() {
+        List<Tensor> out = new ArrayList<>();
+        for (Tensor p : params) {
+            out.add(Tensor.zeros(state, DType.F32, p.shape()));
+        }
+        return out;
+    }
+
+    public final List<Tensor> parameters() {
+        return params;
+    }
+
+    public final double learningRate() {
+        return lr;
+    }
+
+    public final void setLearningRate(double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
+        }
+        this.lr = lr;
+    }
+
+    /** Updates taken so far. */
+    public final long steps() {
+        return steps;
+    }
+
+    /** Applies one update; {@code grads.get(i)} is the gradient of parameter i. */
+    public final void step(List<Tensor> grads) {
+        if (grads.size() != params.size()) {
+            throw new IllegalArgumentException(grads.size() + " gradients for " + params.size() + " parameters");
+        }
+        for (int i = 0; i < grads.size(); i++) {
+            if (!grads.get(i).shape().equals(params.get(i).shape())) {
+                throw new IllegalArgumentException("gradient " + i + " is " + grads.get(i).spec() + " but parameter " + i + " is "
+                        + params.get(i).spec());
+            }
+        }
+        steps++;
+        for (int i = 0; i < params.size(); i++) {
+            float[] g = grads.get(i).toFloatArray();
+            update(i, params.get(i).data(), g, steps);
+        }
+    }
+
+    /** Updates parameter {@code index} (its f32 data in {@code p}) from gradient {@code g} at step {@code t} (from 1). */
+    protected abstract void update(int index, MemorySegment p, float[] g, long t);
+
+    static float get(MemorySegment s, int i) {
+        return s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+    }
+
+    static void set(MemorySegment s, int i, double v) {
+        s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
+    }
+
+    /**
+     * Scales the gradients in place so that their global L2 norm is at most {@code maxNorm}; returns the
+     * norm before clipping (PyTorch's {@code clip_grad_norm_}).
+     */
+    public static double clipGradNorm(List<Tensor> grads, double maxNorm) {
+        if (!(maxNorm > 0)) {
+            throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
+        }
+        double sq = 0;
+        for (Tensor g : grads) {
+            for (float v : g.toFloatArray()) {
+                sq += (double) v * v;
+            }
+        }
+        double norm = Math.sqrt(sq);
+        double scale = maxNorm / (norm + 1e-6);
+        if (scale < 1) {
+            for (Tensor g : grads) {
+                float[] v = g.toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    v[i] *= (float) scale;
+                }
+                g.copyFrom(v);
+            }
+        }
+        return norm;
+    }
+
+    // ---------------------------------------------------------------- the rules
+
+    /**
+     * SGD with optional momentum (dampening 0), Nesterov momentum, and coupled weight decay (added to
+     * the gradient).
+     */
+    public static Optimizer sgd(List<Tensor> params, Arena state, double lr, double momentum, boolean nesterov, double weightDecay) {
+        if (nesterov && momentum <= 0) {
+            throw new IllegalArgumentException("Nesterov momentum needs momentum > 0, got " + momentum);
+        }
+        return new Optimizer(params, state, lr) {
+            private final List<Tensor> buf = momentum > 0 ? stateLike() : List.of();
+
+            @Override
+            protected void update(int index, MemorySegment p, float[] g, long t) {
+                MemorySegment b = momentum > 0 ? buf.get(index).data() : null;
+                for (int i = 0; i < g.length; i++) {
+                    double d = g[i] + weightDecay * get(p, i);
+                    if (momentum > 0) {
+                        double m = t == 1 ? d : momentum * get(b, i) + d;
+                        set(b, i, m);
+                        d = nesterov ? d + momentum * m : m;
+                    }
+                    set(p, i, get(p, i) - lr * d);
+                }
+            }
+        };
+    }
+
+    /** AdaGrad: accumulated squared gradients scale each step; coupled weight decay. */
+    public static Optimizer adaGrad(List<Tensor> params, Arena state, double lr, double eps, double weightDecay) {
+        return new Optimizer(params, state, lr) {
+            private final List<Tensor> sum = stateLike();
+
+            @Override
+            protected void update(int index, MemorySegment p, float[] g, long t) {
+                MemorySegment s = sum.get(index).data();
+                for (int i = 0; i < g.length; i++) {
+                    double d = g[i] + weightDecay * get(p, i);
+                    double acc = get(s, i) + d * d;
+                    set(s, i, acc);
+                    set(p, i, get(p, i) - lr * d / (Math.sqrt(acc) + eps));
+                }
+            }
+        };
+    }
+
+    /** RMSProp: a running average of squared gradients with decay {@code alpha}; coupled weight decay. */
+    public static Optimizer rmsProp(List<Tensor> params, Arena state, double lr, double alpha, double eps, double weightDecay) {
+        return new Optimizer(params, state, lr) {
+            private final List<Tensor> sq = stateLike();
+
+            @Override
+            protected void update(int index, MemorySegment p, float[] g, long t) {
+                MemorySegment s = sq.get(index).data();
+                for (int i = 0; i < g.length; i++) {
+                    double d = g[i] + weightDecay * get(p, i);
+                    double v = alpha * get(s, i) + (1 - alpha) * d * d;
+                    set(s, i, v);
+                    set(p, i, get(p, i) - lr * d / (Math.sqrt(v) + eps));
+                }
+            }
+        };
+    }
+
+    /** Adam with bias correction and coupled weight decay (L2 added to the gradient). */
+    public static Optimizer adam(List<Tensor> params, Arena state, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        return adamFamily(params, state, lr, beta1, beta2, eps, weightDecay, false);
+    }
+
+    /** AdamW: Adam with decoupled weight decay ({@code p *= 1 - lr wd} before the Adam step). */
+    public static Optimizer adamW(List<Tensor> params, Arena state, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        return adamFamily(params, state, lr, beta1, beta2, eps, weightDecay, true);
+    }
+
+    private static Optimizer adamFamily(List<Tensor> params, Arena state, double lr, double beta1, double beta2, double eps,
+                                        double weightDecay, boolean decoupled) {
+        if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
+            throw new IllegalArgumentException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        }
+        return new Optimizer(params, state, lr) {
+            private final List<Tensor> m = stateLike();
+            private final List<Tensor> v = stateLike();
+
+            @Override
+            protected void update(int index, MemorySegment p, float[] g, long t) {
+                MemorySegment ms = m.get(index).data();
+                MemorySegment vs = v.get(index).data();
+                double c1 = 1 - Math.pow(beta1, t);
+                double c2 = 1 - Math.pow(beta2, t);
+                for (int i = 0; i < g.length; i++) {
+                    double w = get(p, i);
+                    double d = g[i];
+                    if (decoupled) {
+                        w *= 1 - lr * weightDecay;
+                    } else {
+                        d += weightDecay * w;
+                    }
+                    double mi = beta1 * get(ms, i) + (1 - beta1) * d;
+                    double vi = beta2 * get(vs, i) + (1 - beta2) * d * d;
+                    set(ms, i, mi);
+                    set(vs, i, vi);
+                    set(p, i, w - lr * (mi / c1) / (Math.sqrt(vi / c2) + eps));
+                }
+            }
+        };
+    }
+}
