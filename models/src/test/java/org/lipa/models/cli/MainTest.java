@@ -46,4 +46,10 @@ class MainTest {
     void badOptionsFail() {
         assertNotEquals(0, Main.run("demo", "--batch", "zero"));
     }
+
+    @Test
+    void dataRejectsUnknownSetsAndFoldersWithoutTheFiles(@org.junit.jupiter.api.io.TempDir java.nio.file.Path empty) {
+        assertEquals(2, Main.run("data", "cifar"));
+        assertEquals(1, Main.run("data", "mnist", "--dir", empty.toString()));
+    }
 }

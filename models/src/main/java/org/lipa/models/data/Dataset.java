@@ -1,0 +1,78 @@
+package org.lipa.models.data;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+import org.lipa.tensor.DType;
+import org.lipa.tensor.Tensor;
+
+/**
+ * Examples as rows of a float matrix with integer class labels, held on the heap; batches are copied to
+ * off-heap tensors in the caller's step arena.
+ *
+ * @param features  {@code n * width} values, row-major
+ * @param width     features per example
+ * @param labels    class of each example
+ * @param classes   number of classes
+ */
+public record Dataset(float[] features, int width, int[] labels, int classes) {
+    public Dataset {
+        if (features.length != (long) labels.length * width) {
+            throw new IllegalArgumentException(labels.length + " labels but " + features.length + " features of width " + width);
+        }
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= classes) {
+                throw new IllegalArgumentException("label " + i + " is " + labels[i] + ", outside [0, " + classes + ")");
+            }
+        }
+    }
+
+    public int size() {
+        return labels.length;
+    }
+
+    /** The examples in a seeded random order. */
+    public int[] shuffled(long seed) {
+        int[] order = new int[size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Random r = new Random(seed);
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
+    }
+
+    /** Features {@code [b, width]} and one-hot targets {@code [b, classes]} of the examples {@code order[from, from + b)}. */
+    public Tensor[] batch(Arena arena, int[] order, int from, int b) {
+        float[] x = new float[b * width];
+        int[] y = new int[b];
+        for (int i = 0; i < b; i++) {
+            int e = order[from + i];
+            System.arraycopy(features, e * width, x, i * width, width);
+            y[i] = labels[e];
+        }
+        return new Tensor[] {Tensor.of(arena, x, b, width), Tensor.oneHot(arena, DType.F32, y, classes)};
+    }
+
+    /** Images of unsigned bytes scaled to [0, 1] and standardized with the given mean and std (MNIST: 0.1307, 0.3081). */
+    public static Dataset images(Idx.Array images, Idx.Array labels, double mean, double std) {
+        int n = images.size(0);
+        if (labels.size(0) != n) {
+            throw new IllegalArgumentException(n + " images but " + labels.size(0) + " labels");
+        }
+        int width = images.data().length / Math.max(n, 1);
+        float[] f = new float[images.data().length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) (((images.data()[i] & 0xff) / 255.0 - mean) / std);
+        }
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = labels.data()[i] & 0xff;
+        }
+        return new Dataset(f, width, y, 10);
+    }
+}
