@@ -39,7 +39,16 @@ public final class SafeTensors {
 
     /** Writes {@code tensors} in order (contiguous copies of views are written). */
     public static void save(Path file, Map<String, Tensor> tensors) throws IOException {
+        save(file, tensors, Map.of());
+    }
+
+    /** Writes {@code tensors} with string {@code metadata} (the header's {@code __metadata__}). */
+    public static void save(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
+        }
         long offset = 0;
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -154,6 +163,22 @@ public final class SafeTensors {
             }
             return out;
         }
+    }
+
+    /** The header's {@code __metadata__} strings (empty when absent). */
+    public static Map<String, String> metadata(Path file) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        if (all.length < 8) {
+            throw new IOException(file + ": too short for a safetensors header length");
+        }
+        long n = java.nio.ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > all.length - 8) {
+            throw new IOException(file + ": header length " + n + " is impossible for a " + all.length + "-byte file");
+        }
+        JsonNode meta = JSON.readTree(new String(all, 8, (int) n, StandardCharsets.UTF_8)).path("__metadata__");
+        Map<String, String> out = new LinkedHashMap<>();
+        meta.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
     }
 
     /**

@@ -24,6 +24,7 @@ import org.lipa.tensor.Tensor;
 public abstract class Optimizer {
     private final List<Tensor> params;
     private final Arena state;
+    private final java.util.Map<String, Tensor> named = new java.util.LinkedHashMap<>();
     protected double lr;
     private long steps;
 
@@ -42,13 +43,28 @@ public abstract class Optimizer {
         this.lr = lr;
     }
 
-    /** One zero-initialized state tensor per parameter. */
-    protected final List<Tensor> stateLike() {
+    /** One zero-initialized state tensor per parameter, registered as {@code kind.i} for checkpoints. */
+    protected final List<Tensor> stateLike(String kind) {
         List<Tensor> out = new ArrayList<>();
-        for (Tensor p : params) {
-            out.add(Tensor.zeros(state, DType.F32, p.shape()));
+        for (int i = 0; i < params.size(); i++) {
+            Tensor t = Tensor.zeros(state, DType.F32, params.get(i).shape());
+            named.put(kind + "." + i, t);
+            out.add(t);
         }
         return out;
+    }
+
+    /** The state tensors by name ({@code m.0}, {@code v.0}, ...): what a checkpoint saves and restores in place. */
+    public final java.util.Map<String, Tensor> state() {
+        return java.util.Collections.unmodifiableMap(named);
+    }
+
+    /** Sets the step counter when resuming from a checkpoint (bias corrections depend on it). */
+    public final void restoreSteps(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        }
+        this.steps = steps;
     }
 
     public final List<Tensor> parameters() {
@@ -139,7 +155,7 @@ public abstract class Optimizer {
             throw new IllegalArgumentException("Nesterov momentum needs momentum > 0, got " + momentum);
         }
         return new Optimizer(params, state, lr) {
-            private final List<Tensor> buf = momentum > 0 ? stateLike() : List.of();
+            private final List<Tensor> buf = momentum > 0 ? stateLike("momentum") : List.of();
 
             @Override
             protected void update(int index, MemorySegment p, float[] g, long t) {
@@ -160,7 +176,7 @@ public abstract class Optimizer {
     /** AdaGrad: accumulated squared gradients scale each step; coupled weight decay. */
     public static Optimizer adaGrad(List<Tensor> params, Arena state, double lr, double eps, double weightDecay) {
         return new Optimizer(params, state, lr) {
-            private final List<Tensor> sum = stateLike();
+            private final List<Tensor> sum = stateLike("sum");
 
             @Override
             protected void update(int index, MemorySegment p, float[] g, long t) {
@@ -178,7 +194,7 @@ public abstract class Optimizer {
     /** RMSProp: a running average of squared gradients with decay {@code alpha}; coupled weight decay. */
     public static Optimizer rmsProp(List<Tensor> params, Arena state, double lr, double alpha, double eps, double weightDecay) {
         return new Optimizer(params, state, lr) {
-            private final List<Tensor> sq = stateLike();
+            private final List<Tensor> sq = stateLike("square_avg");
 
             @Override
             protected void update(int index, MemorySegment p, float[] g, long t) {
@@ -209,8 +225,8 @@ public abstract class Optimizer {
             throw new IllegalArgumentException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
         }
         return new Optimizer(params, state, lr) {
-            private final List<Tensor> m = stateLike();
-            private final List<Tensor> v = stateLike();
+            private final List<Tensor> m = stateLike("exp_avg");
+            private final List<Tensor> v = stateLike("exp_avg_sq");
 
             @Override
             protected void update(int index, MemorySegment p, float[] g, long t) {
