@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,6 +42,7 @@ import org.lipa.tensor.TensorSpec;
  * identity {@code <u, J v> = <J^T u, v>}, and the HVP of a random scalarization against central
  * differences of its gradient; on oneDNN the adjoint identity in float32.
  */
+@org.junit.jupiter.api.extension.ExtendWith(org.lipa.backend.cpu.SharedCpu.class)
 class GradCheckTest {
     /** How inputs are drawn: kinks and singularities are avoided where the op has them. */
     enum Gen { NORMAL, AWAY_FROM_ZERO, POSITIVE }
@@ -59,12 +59,7 @@ class GradCheckTest {
 
     @BeforeAll
     static void open() {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterAll
-    static void close() {
-        cpu.close();
+        cpu = org.lipa.backend.cpu.SharedCpu.backend();
     }
 
     private static Case c(String name, Gen gen, Graph.Function f, long[]... shapes) {

@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,17 +22,13 @@ import org.lipa.tensor.Tensor;
 
 /** Reductions, casts (reorders) and concat on oneDNN against the float64 reference. */
 @Tag("cpu")
+@org.junit.jupiter.api.extension.ExtendWith(SharedCpu.class)
 class CpuDataConformanceTest {
     private static CpuBackend cpu;
 
     @BeforeAll
     static void open() {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterAll
-    static void close() {
-        cpu.close();
+        cpu = SharedCpu.backend();
     }
 
     static Stream<Arguments> reductions() {

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,17 +18,13 @@ import org.lipa.tensor.Tensor;
 
 /** Elementwise functions, softmax and binary ops on oneDNN against the float64 reference. */
 @Tag("cpu")
+@org.junit.jupiter.api.extension.ExtendWith(SharedCpu.class)
 class CpuElementwiseConformanceTest {
     private static CpuBackend cpu;
 
     @BeforeAll
     static void open() {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterAll
-    static void close() {
-        cpu.close();
+        cpu = SharedCpu.backend();
     }
 
     /** Each kind with its parameters, the input range it is defined on, and a tolerance factor over f32's. */

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,17 +19,13 @@ import org.lipa.tensor.Tensor;
 
 /** The gradient primitives on oneDNN's backward kernels against the float64 reference. */
 @Tag("cpu")
+@org.junit.jupiter.api.extension.ExtendWith(SharedCpu.class)
 class CpuGradConformanceTest {
     private static CpuBackend cpu;
 
     @BeforeAll
     static void open() {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterAll
-    static void close() {
-        cpu.close();
+        cpu = SharedCpu.backend();
     }
 
     static Stream<Eltwise> kinds() {

@@ -6,7 +6,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -21,18 +20,14 @@ import org.lipa.tensor.Tensor;
 
 /** Layer, batch and group normalization on oneDNN against the float64 reference (outputs and statistics). */
 @Tag("cpu")
+@org.junit.jupiter.api.extension.ExtendWith(SharedCpu.class)
 class CpuNormConformanceTest {
     private static CpuBackend cpu;
     private static final Conformance.Tolerance TOL = Conformance.Tolerance.of(DType.F32).scaled(10);
 
     @BeforeAll
     static void open() {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterAll
-    static void close() {
-        cpu.close();
+        cpu = SharedCpu.backend();
     }
 
     static Stream<Arguments> layerNorms() {
