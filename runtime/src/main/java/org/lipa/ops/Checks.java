@@ -37,14 +37,41 @@ final class Checks {
     }
 
     static void positive(Op op, String arg, Hw v) {
+        positive(op.name(), arg, v);
+    }
+
+    /** For compact constructors, where {@code name()} may read fields not yet assigned. */
+    static void positive(String op, String arg, Hw v) {
+        java.util.Objects.requireNonNull(v, arg);
         if (v.h() <= 0 || v.w() <= 0) {
-            throw new IllegalArgumentException(op.name() + ": " + arg + " must be positive, got " + v);
+            throw new IllegalArgumentException(op + ": " + arg + " must be positive, got " + v);
         }
     }
 
     static void nonNegative(Op op, String arg, Hw v) {
+        nonNegative(op.name(), arg, v);
+    }
+
+    static void nonNegative(String op, String arg, Hw v) {
+        java.util.Objects.requireNonNull(v, arg);
         if (v.h() < 0 || v.w() < 0) {
-            throw new IllegalArgumentException(op.name() + ": " + arg + " must be >= 0, got " + v);
+            throw new IllegalArgumentException(op + ": " + arg + " must be >= 0, got " + v);
+        }
+    }
+
+    /** Normalizes an axis of {@code arg} that may count from the end; the message names op, axis and shape. */
+    static int axis(Op op, String arg, org.lipa.tensor.Shape s, int axis) {
+        int a = axis < 0 ? axis + s.rank() : axis;
+        if (a < 0 || a >= s.rank()) {
+            throw new IllegalArgumentException(op.name() + ": axis " + axis + " is out of range for " + arg + " " + s);
+        }
+        return a;
+    }
+
+    /** The kernel dimensions (2 and 3) of a 4-D weight must not be empty. */
+    static void kernel(Op op, org.lipa.tensor.Shape w) {
+        if (w.dim(2) == 0 || w.dim(3) == 0) {
+            throw new IllegalArgumentException(op.name() + ": weight " + w + " has an empty kernel");
         }
     }
 

@@ -13,7 +13,7 @@ public record Concat(int axis) implements Op {
         }
         var d = Checks.sameDType(this, in);
         Shape first = in.get(0).shape();
-        int a = first.axis(axis);
+        int a = Checks.axis(this, "input 0", first, axis);
         long total = 0;
         for (int i = 0; i < in.size(); i++) {
             Shape s = in.get(i).shape();

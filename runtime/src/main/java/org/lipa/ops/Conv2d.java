@@ -32,6 +32,7 @@ public record Conv2d(Hw stride, Hw padding, Hw dilation, int groups) implements 
         Checks.rank(this, "weight", in.get(1), 4, 4);
         Shape x = in.get(0).shape();
         Shape w = in.get(1).shape();
+        Checks.kernel(this, w);
         if (w.dim(0) % groups != 0) {
             throw new IllegalArgumentException("conv2d: weight " + w + " has " + w.dim(0)
                     + " output channels, not divisible by groups " + groups);

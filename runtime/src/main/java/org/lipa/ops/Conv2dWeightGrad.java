@@ -13,7 +13,7 @@ import org.lipa.tensor.TensorSpec;
 public record Conv2dWeightGrad(Hw stride, Hw padding, Hw dilation, int groups, Hw kernel) implements Op {
     public Conv2dWeightGrad {
         new Conv2d(stride, padding, dilation, groups); // the same parameter checks
-        Checks.positive(new Conv2d(stride, padding, dilation, groups), "kernel", kernel);
+        Checks.positive("conv2d_weight_grad", "kernel", kernel);
     }
 
     /** The forward convolution whose weight gradient this is. */

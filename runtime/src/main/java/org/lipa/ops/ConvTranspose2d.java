@@ -33,6 +33,7 @@ public record ConvTranspose2d(Hw stride, Hw padding, Hw outputPadding, Hw dilati
         Checks.rank(this, "weight", in.get(1), 4, 4);
         Shape x = in.get(0).shape();
         Shape w = in.get(1).shape();
+        Checks.kernel(this, w);
         if (x.dim(1) != w.dim(0)) {
             throw new IllegalArgumentException("conv_transpose2d: x " + x + " has " + x.dim(1) + " channels but weight "
                     + w + " expects " + w.dim(0));

@@ -43,7 +43,7 @@ public record Eltwise(Kind kind, double alpha, double beta) implements Op {
     public Eltwise {
         java.util.Objects.requireNonNull(kind, "kind");
         if (Double.isNaN(alpha) || Double.isNaN(beta)) {
-            throw new IllegalArgumentException(kind.name().toLowerCase() + ": parameters must not be NaN, got alpha="
+            throw new IllegalArgumentException(kind.name().toLowerCase(java.util.Locale.ROOT) + ": parameters must not be NaN, got alpha="
                     + alpha + ", beta=" + beta);
         }
         switch (kind) {
@@ -55,7 +55,7 @@ public record Eltwise(Kind kind, double alpha, double beta) implements Op {
             }
             case ELU, RELU, SWISH, LINEAR -> {
                 if (Double.isInfinite(alpha) || Double.isInfinite(beta)) {
-                    throw new IllegalArgumentException(kind.name().toLowerCase() + ": parameters must be finite, got alpha="
+                    throw new IllegalArgumentException(kind.name().toLowerCase(java.util.Locale.ROOT) + ": parameters must be finite, got alpha="
                             + alpha + ", beta=" + beta);
                 }
             }

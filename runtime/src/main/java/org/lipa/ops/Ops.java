@@ -294,14 +294,27 @@ public abstract class Ops<T> {
         long known = 1;
         int infer = -1;
         for (int i = 0; i < dims.length; i++) {
-            if (dims[i] == -1 && infer < 0) {
+            if (dims[i] == -1) {
+                if (infer >= 0) {
+                    throw new IllegalArgumentException("reshape to " + Arrays.toString(dims) + ": only one dimension may be -1");
+                }
                 infer = i;
+            } else if (dims[i] < 0) {
+                throw new IllegalArgumentException("reshape to " + Arrays.toString(dims) + ": dimension " + i + " is negative");
             } else {
-                known *= dims[i];
+                try {
+                    known = Math.multiplyExact(known, dims[i]);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("reshape to " + Arrays.toString(dims) + ": element count overflows a long", e);
+                }
             }
         }
         long[] d = dims.clone();
-        if (infer >= 0 && known > 0) {
+        if (infer >= 0) {
+            if (known == 0 || in.size() % known != 0) {
+                throw new IllegalArgumentException("reshape: cannot reshape " + in + " (" + in.size() + " elements) to "
+                        + Arrays.toString(dims));
+            }
             d[infer] = in.size() / known;
         }
         return apply1(new ViewOp.Reshape(Shape.of(d)), x);

@@ -14,11 +14,13 @@ public record Pool2d(Kind kind, Hw kernel, Hw stride, Hw padding) implements Op 
 
     public Pool2d {
         java.util.Objects.requireNonNull(kind, "kind");
-        Checks.positive(this, "kernel", kernel);
-        Checks.positive(this, "stride", stride);
-        Checks.nonNegative(this, "padding", padding);
-        if (2 * padding.h() > kernel.h() || 2 * padding.w() > kernel.w()) {
-            throw new IllegalArgumentException(name() + ": padding " + padding + " must be at most half the kernel " + kernel);
+        // not name(): in a compact constructor it would read the field kind, which is not assigned yet
+        String name = nameOf(kind);
+        Checks.positive(name, "kernel", kernel);
+        Checks.positive(name, "stride", stride);
+        Checks.nonNegative(name, "padding", padding);
+        if (2L * padding.h() > kernel.h() || 2L * padding.w() > kernel.w()) {
+            throw new IllegalArgumentException(name + ": padding " + padding + " must be at most half the kernel " + kernel);
         }
     }
 
@@ -38,6 +40,10 @@ public record Pool2d(Kind kind, Hw kernel, Hw stride, Hw padding) implements Op 
 
     @Override
     public String name() {
+        return nameOf(kind);
+    }
+
+    private static String nameOf(Kind kind) {
         return kind == Kind.MAX ? "max_pool2d" : "avg_pool2d";
     }
 }

@@ -20,6 +20,10 @@ public record Reduce(Kind kind, List<Integer> axes, boolean keepDims) implements
 
     /** The axes normalized against {@code rank}: non-negative, sorted, all axes when empty. */
     public int[] axesFor(int rank) {
+        return axesFor(rank, "rank " + rank);
+    }
+
+    private int[] axesFor(int rank, String what) {
         TreeSet<Integer> set = new TreeSet<>();
         if (axes.isEmpty()) {
             for (int i = 0; i < rank; i++) {
@@ -29,7 +33,7 @@ public record Reduce(Kind kind, List<Integer> axes, boolean keepDims) implements
         for (int a : axes) {
             int n = a < 0 ? a + rank : a;
             if (n < 0 || n >= rank) {
-                throw new IllegalArgumentException(name() + ": axis " + a + " is out of range for rank " + rank);
+                throw new IllegalArgumentException(name() + ": axis " + a + " is out of range for " + what);
             }
             if (!set.add(n)) {
                 throw new IllegalArgumentException(name() + ": axis " + a + " is repeated in " + axes);
@@ -41,7 +45,7 @@ public record Reduce(Kind kind, List<Integer> axes, boolean keepDims) implements
     /** The input shape with reduced axes set to 1 (the shape of the result when {@code keepDims}). */
     public Shape keptShape(Shape x) {
         Shape s = x;
-        for (int a : axesFor(x.rank())) {
+        for (int a : axesFor(x.rank(), "x " + x)) {
             s = s.with(a, 1);
         }
         return s;
@@ -51,7 +55,7 @@ public record Reduce(Kind kind, List<Integer> axes, boolean keepDims) implements
     public List<TensorSpec> infer(List<TensorSpec> in) {
         Checks.arity(this, in, 1, 1);
         Shape x = in.get(0).shape();
-        int[] ax = axesFor(x.rank());
+        int[] ax = axesFor(x.rank(), "x " + x);
         if (kind == Kind.MAX || kind == Kind.MIN) {
             for (int a : ax) {
                 if (x.dim(a) == 0) {

@@ -12,7 +12,7 @@ public record Softmax(int axis, boolean log) implements Op {
     public List<TensorSpec> infer(List<TensorSpec> in) {
         Checks.arity(this, in, 1, 1);
         Checks.rank(this, "x", in.get(0), 1, org.lipa.tensor.Shape.MAX_RANK);
-        in.get(0).shape().axis(axis);
+        Checks.axis(this, "x", in.get(0).shape(), axis);
         return List.of(in.get(0));
     }
 

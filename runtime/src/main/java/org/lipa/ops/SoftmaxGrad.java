@@ -17,7 +17,7 @@ public record SoftmaxGrad(int axis, boolean log) implements Op, Composite {
             throw new IllegalArgumentException(name() + ": y " + in.get(0).shape() + " and g " + in.get(1).shape()
                     + " must have the same shape");
         }
-        in.get(0).shape().axis(axis);
+        Checks.axis(this, "y", in.get(0).shape(), axis);
         return List.of(in.get(0));
     }
 

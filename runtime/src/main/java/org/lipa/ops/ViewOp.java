@@ -73,7 +73,7 @@ public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute
             long[] d = new long[x.rank()];
             boolean[] seen = new boolean[x.rank()];
             for (int i = 0; i < d.length; i++) {
-                int a = x.axis(perm.get(i));
+                int a = Checks.axis(this, "x", x, perm.get(i));
                 if (seen[a]) {
                     throw new IllegalArgumentException("permute: permutation " + perm + " repeats axis " + a);
                 }
@@ -100,7 +100,13 @@ public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute
         public List<TensorSpec> infer(List<TensorSpec> in) {
             Checks.arity(this, in, 1, 1);
             var x = in.get(0).shape();
-            if (x.rank() > shape.rank() || !org.lipa.tensor.Shape.broadcast(x, shape).equals(shape)) {
+            boolean ok;
+            try {
+                ok = x.rank() <= shape.rank() && org.lipa.tensor.Shape.broadcast(x, shape).equals(shape);
+            } catch (IllegalArgumentException clash) {
+                ok = false;
+            }
+            if (!ok) {
                 throw new IllegalArgumentException("expand: cannot broadcast " + x + " to " + shape);
             }
             return List.of(new TensorSpec(shape, in.get(0).dtype()));
@@ -123,7 +129,7 @@ public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute
         public List<TensorSpec> infer(List<TensorSpec> in) {
             Checks.arity(this, in, 1, 1);
             var x = in.get(0).shape();
-            int a = x.axis(axis);
+            int a = Checks.axis(this, "x", x, axis);
             if (step <= 0 || start < 0 || end < start || end > x.dim(a)) {
                 throw new IllegalArgumentException("slice: [" + start + ", " + end + ") step " + step
                         + " is out of range for axis " + axis + " of " + x);

@@ -38,6 +38,24 @@ public enum DType {
         return (short) ((bits + roundingBias) >>> 16);
     }
 
+    /**
+     * Rounds a double to bfloat16 bits, nearest even, in one rounding: converting to float first would round
+     * twice and can land a value just off a bf16 tie exactly on it. NaN stays a (quiet) NaN.
+     */
+    public static short doubleToBf16(double d) {
+        float f = (float) d;
+        if ((double) f != d && !Double.isNaN(d)) {
+            // round to odd at float precision (truncate, then set the last bit): float keeps 16 bits more than
+            // bf16, so the following round to nearest even of the float is the correctly rounded result
+            int bits = Float.floatToRawIntBits(f);
+            if (Math.abs((double) f) > Math.abs(d)) {
+                bits--; // one step toward zero in magnitude (sign-magnitude bits)
+            }
+            f = Float.intBitsToFloat(bits | 1);
+        }
+        return floatToBf16(f);
+    }
+
     /** Widens bfloat16 bits to the float they denote (exact). */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * An immutable list of dimension sizes, outermost first (row-major).
  *
- * <p>Sizes are non-negative and their product must fit in a {@code long}; a scalar has rank 0.
+ * <p>Sizes are non-negative and their product (reading a size 0 as 1) must fit in a {@code long}; a
+ * scalar has rank 0.
  * Example: {@code Shape.of(32, 3, 28, 28).size()} is 75264.
  */
 public final class Shape {
@@ -21,17 +22,21 @@ public final class Shape {
                     + ", more than the supported " + MAX_RANK);
         }
         long n = 1;
+        long nonZero = 1; // the product of the sizes with 0 read as 1: the largest contiguous stride
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] < 0) {
                 throw new IllegalArgumentException("shape " + Arrays.toString(dims) + ": dimension " + i
                         + " is negative (" + dims[i] + ")");
             }
             try {
-                n = Math.multiplyExact(n, dims[i]);
+                nonZero = Math.multiplyExact(nonZero, Math.max(dims[i], 1));
             } catch (ArithmeticException e) {
+                // checked with zeros read as 1 so that the answer does not depend on where a zero is, and so
+                // that contiguous strides always fit
                 throw new IllegalArgumentException("shape " + Arrays.toString(dims)
-                        + ": element count overflows a long", e);
+                        + ": element count (or a stride) overflows a long", e);
             }
+            n *= dims[i];
         }
         this.dims = dims;
         this.size = n;
@@ -93,6 +98,9 @@ public final class Shape {
 
     /** Dimensions {@code from} (inclusive) to {@code to} (exclusive). */
     public Shape sub(int from, int to) {
+        if (from < 0 || to > dims.length || from > to) {
+            throw new IllegalArgumentException("dimensions [" + from + ", " + to + ") are out of range for shape " + this);
+        }
         return new Shape(Arrays.copyOfRange(dims, from, to));
     }
 

@@ -136,7 +136,7 @@ public final class Tensor {
     /** A tensor filled with {@code value}. */
     public static Tensor full(Arena arena, DType dtype, Shape shape, double value) {
         Tensor t = zeros(arena, dtype, shape);
-        if (value != 0) {
+        if (Double.doubleToRawLongBits(value) != 0) { // -0.0 must be written: zeros are +0.0
             for (long i = 0; i < shape.size(); i++) {
                 t.setFlat(i, value);
             }
@@ -153,11 +153,13 @@ public final class Tensor {
         if (classes <= 0) {
             throw new IllegalArgumentException("classes must be > 0, got " + classes);
         }
-        Tensor t = zeros(arena, dtype, labels.length, classes);
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= classes) {
                 throw new IllegalArgumentException("labels[" + i + "] = " + labels[i] + " is outside [0, " + classes + ")");
             }
+        }
+        Tensor t = zeros(arena, dtype, labels.length, classes);
+        for (int i = 0; i < labels.length; i++) {
             t.setFlat((long) i * classes + labels[i], 1.0);
         }
         return t;
@@ -214,7 +216,8 @@ public final class Tensor {
     /** The address of element [0, ..., 0] as a segment that starts there: what native code is given. */
     public MemorySegment data() {
         checkAlive("tensor");
-        return storage.asSlice(offset * dtype.byteSize());
+        // an empty view's offset may lie past the end of the storage (a slice starting at its end)
+        return storage.asSlice(Math.min(offset * dtype.byteSize(), storage.byteSize()));
     }
 
     /** Whether the storage's arena is still open. */
@@ -232,8 +235,14 @@ public final class Tensor {
         }
     }
 
-    /** Whether elements are laid out row-major without gaps (size-1 dimensions may have any stride). */
+    /**
+     * Whether elements are laid out row-major without gaps (size-1 dimensions may have any stride, and a
+     * tensor without elements is contiguous whatever its strides).
+     */
     public boolean isContiguous() {
+        if (shape.size() == 0) {
+            return true;
+        }
         long expected = 1;
         for (int i = shape.rank() - 1; i >= 0; i--) {
             long d = shape.dim(i);
@@ -486,7 +495,7 @@ public final class Tensor {
         switch (dtype) {
             case F32 -> storage.setAtIndex(ValueLayout.JAVA_FLOAT, elementOffset, (float) v);
             case F64 -> storage.setAtIndex(ValueLayout.JAVA_DOUBLE, elementOffset, v);
-            case BF16 -> storage.setAtIndex(ValueLayout.JAVA_SHORT, elementOffset, DType.floatToBf16((float) v));
+            case BF16 -> storage.setAtIndex(ValueLayout.JAVA_SHORT, elementOffset, DType.doubleToBf16(v));
         }
     }
 
@@ -523,6 +532,9 @@ public final class Tensor {
     /** All elements in row-major order, widened to double. */
     public double[] toDoubleArray() {
         checkAlive("tensor");
+        if (size() == 0) {
+            return new double[0]; // its offset may point past the storage: nothing to read
+        }
         if (dtype == DType.F64 && isContiguous()) {
             double[] out = new double[Math.toIntExact(size())];
             MemorySegment.copy(storage, ValueLayout.JAVA_DOUBLE, offset * 8, out, 0, out.length);
@@ -539,6 +551,9 @@ public final class Tensor {
     /** All elements in row-major order as floats (f64 is rounded). */
     public float[] toFloatArray() {
         checkAlive("tensor");
+        if (size() == 0) {
+            return new float[0];
+        }
         if (dtype == DType.F32 && isContiguous()) {
             float[] out = new float[Math.toIntExact(size())];
             MemorySegment.copy(storage, ValueLayout.JAVA_FLOAT, offset * 4, out, 0, out.length);
@@ -554,13 +569,14 @@ public final class Tensor {
 
     /**
      * Overwrites every element from {@code values} in row-major order (converted to this dtype).
-     * Views that overlap themselves (stride 0) cannot be written.
+     * Views that overlap themselves (a stride 0 in a dimension of size above 1, as {@link #broadcastTo}
+     * makes) cannot be written: that throws {@link IllegalArgumentException}.
      */
     public void copyFrom(double[] values) {
         checkAlive("tensor");
-        if (values.length != size()) {
-            throw new IllegalArgumentException("values has " + values.length + " elements but the tensor " + spec()
-                    + " has " + size());
+        checkWritable(values.length);
+        if (size() == 0) {
+            return;
         }
         if (dtype == DType.F64 && isContiguous()) {
             MemorySegment.copy(values, 0, storage, ValueLayout.JAVA_DOUBLE, offset * 8, values.length);
@@ -572,12 +588,12 @@ public final class Tensor {
         }
     }
 
-    /** Overwrites every element from {@code values} in row-major order. */
+    /** Overwrites every element from {@code values} in row-major order; overlapping views cannot be written. */
     public void copyFrom(float[] values) {
         checkAlive("tensor");
-        if (values.length != size()) {
-            throw new IllegalArgumentException("values has " + values.length + " elements but the tensor " + spec()
-                    + " has " + size());
+        checkWritable(values.length);
+        if (size() == 0) {
+            return;
         }
         if (dtype == DType.F32 && isContiguous()) {
             MemorySegment.copy(values, 0, storage, ValueLayout.JAVA_FLOAT, offset * 4, values.length);
@@ -586,6 +602,19 @@ public final class Tensor {
         long[] offs = elementOffsets();
         for (int i = 0; i < offs.length; i++) {
             writeAt(offs[i], values[i]);
+        }
+    }
+
+    private void checkWritable(int length) {
+        if (length != size()) {
+            throw new IllegalArgumentException("values has " + length + " elements but the tensor " + spec()
+                    + " has " + size());
+        }
+        for (int i = 0; i < rank(); i++) {
+            if (strides[i] == 0 && shape.dim(i) > 1) {
+                throw new IllegalArgumentException("cannot copy into " + spec() + " with strides " + Arrays.toString(strides)
+                        + ": its elements overlap (dimension " + i + " repeats one element)");
+            }
         }
     }
 
@@ -607,6 +636,9 @@ public final class Tensor {
         Tensor t = zeros(arena, target, shape);
         if (dtype == target && isContiguous()) {
             checkAlive("tensor");
+            if (size() == 0) {
+                return t;
+            }
             MemorySegment.copy(storage, offset * dtype.byteSize(), t.storage, 0, size() * dtype.byteSize());
         } else {
             t.copyFrom(toDoubleArray());
