@@ -67,11 +67,8 @@ public interface LinearOperator {
         TensorSpec dom = new TensorSpec(input, w.dtype());
         TensorSpec ran = conv.infer(List.of(dom, w.spec())).get(0);
         Shape out = ran.shape();
-        long h = input.dim(2) - ((out.dim(2) - 1) * conv.stride().h() - 2L * conv.padding().h()
-                + (long) conv.dilation().h() * (w.shape().dim(2) - 1) + 1);
-        long wd = input.dim(3) - ((out.dim(3) - 1) * conv.stride().w() - 2L * conv.padding().w()
-                + (long) conv.dilation().w() * (w.shape().dim(3) - 1) + 1);
-        ConvTranspose2d adjoint = new ConvTranspose2d(conv.stride(), conv.padding(), new Hw((int) h, (int) wd), conv.dilation(),
+        ConvTranspose2d adjoint = new ConvTranspose2d(conv.stride(), conv.padding(), conv.adjointOutputPadding(input, out, w.shape()),
+                conv.dilation(),
                 conv.groups());
         return new LinearOperator() {
             public TensorSpec domain() {

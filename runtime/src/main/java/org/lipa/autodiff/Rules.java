@@ -84,13 +84,6 @@ final class Rules {
         return grad(ops, Eltwise.Kind.RELU, 0, 0, x, u);
     }
 
-    /** The output padding that makes a transposed convolution of {@code y} return to {@code inSize}. */
-    static Hw outputPadding(Shape in, Shape out, Shape weight, Hw stride, Hw padding, Hw dilation) {
-        long h = in.dim(2) - ((out.dim(2) - 1) * stride.h() - 2L * padding.h() + dilation.h() * (weight.dim(2) - 1) + 1);
-        long w = in.dim(3) - ((out.dim(3) - 1) * stride.w() - 2L * padding.w() + dilation.w() * (weight.dim(3) - 1) + 1);
-        return new Hw((int) h, (int) w);
-    }
-
     static int[] range(int from, int to) {
         return java.util.stream.IntStream.range(from, to).toArray();
     }

@@ -49,7 +49,7 @@ final class VjpRules {
             case Conv2d c -> {
                 Shape xs = ops.shape(x.get(0));
                 Shape ws = ops.shape(x.get(1));
-                Hw outPad = Rules.outputPadding(xs, ops.shape(ct), ws, c.stride(), c.padding(), c.dilation());
+                Hw outPad = c.adjointOutputPadding(xs, ops.shape(ct), ws);
                 T dx = ops.convTranspose2d(ct, x.get(1), null, c.stride(), c.padding(), outPad, c.dilation(), c.groups());
                 T dw = ops.apply(weightGrad(c.stride(), c.padding(), c.dilation(), c.groups(), ws), List.of(x.get(0), ct)).get(0);
                 yield x.size() == 3 ? list(dx, dw, ops.sum(ct, false, 0, 2, 3)) : list(dx, dw);
@@ -63,7 +63,7 @@ final class VjpRules {
             case Conv2dWeightGrad w -> {
                 // <dw(x, g), ct> = <conv(x, ct), g> = <x, conv_transpose(g, ct)>
                 Shape xs = ops.shape(x.get(0));
-                Hw outPad = Rules.outputPadding(xs, ops.shape(x.get(1)), ops.shape(ct), w.stride(), w.padding(), w.dilation());
+                Hw outPad = w.forward().adjointOutputPadding(xs, ops.shape(x.get(1)), ops.shape(ct));
                 yield list(ops.convTranspose2d(x.get(1), ct, null, w.stride(), w.padding(), outPad, w.dilation(), w.groups()),
                         ops.conv2d(x.get(0), ct, null, w.stride(), w.padding(), w.dilation(), w.groups()));
             }

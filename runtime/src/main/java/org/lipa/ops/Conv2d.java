@@ -59,6 +59,16 @@ public record Conv2d(Hw stride, Hw padding, Hw dilation, int groups) implements 
         return (padded - span) / s + 1;
     }
 
+    /**
+     * The output padding with which a transposed convolution of this one's result (shaped {@code output})
+     * gives back an input of shape {@code input}: what makes it this convolution's exact adjoint.
+     */
+    public Hw adjointOutputPadding(Shape input, Shape output, Shape weight) {
+        long h = input.dim(2) - ((output.dim(2) - 1) * stride.h() - 2L * padding.h() + (long) dilation.h() * (weight.dim(2) - 1) + 1);
+        long w = input.dim(3) - ((output.dim(3) - 1) * stride.w() - 2L * padding.w() + (long) dilation.w() * (weight.dim(3) - 1) + 1);
+        return new Hw((int) h, (int) w);
+    }
+
     @Override
     public String name() {
         return "conv2d";
