@@ -72,45 +72,8 @@ public final class Autodiff {
     public static Graph vjp(Graph g) {
         List<TensorSpec> specs = new ArrayList<>(specs(g.inputs()));
         specs.addAll(specs(g.outputs()));
-        return Graph.trace(specs, (ops, in) -> {
-            int n = g.inputs().size();
-            Map<Node, Node> primal = new IdentityHashMap<>();
-            for (int i = 0; i < n; i++) {
-                primal.put(g.inputs().get(i), in.get(i));
-            }
-            for (Node c : g.constants()) {
-                primal.put(c, ops.constant(c.constant()));
-            }
-            for (Apply a : g.applies()) {
-                put(primal, a.outputs(), ops.apply(a.op(), lookup(primal, a.inputs())));
-            }
-            Map<Node, Node> cotangent = new IdentityHashMap<>();
-            for (int i = 0; i < g.outputs().size(); i++) {
-                cotangent.merge(g.outputs().get(i), in.get(n + i), ops::add);
-            }
-            List<Apply> applies = g.applies();
-            for (int k = applies.size() - 1; k >= 0; k--) {
-                Apply a = applies.get(k);
-                List<Node> ct = lookup(cotangent, a.outputs());
-                if (ct.stream().allMatch(v -> v == null)) {
-                    continue;
-                }
-                List<Node> x = lookup(primal, a.inputs());
-                List<Node> cx = VjpRules.vjp(ops, a.op(), x, lookup(primal, a.outputs()), ct);
-                for (int i = 0; i < cx.size(); i++) {
-                    Node c = cx.get(i);
-                    if (c != null) {
-                        c = Rules.unbroadcast(ops, c, x.get(i).spec().shape());
-                        cotangent.merge(a.inputs().get(i), c, ops::add);
-                    }
-                }
-            }
-            List<Node> out = new ArrayList<>(lookup(primal, g.outputs()));
-            for (Node i : g.inputs()) {
-                out.add(orZeros(ops, cotangent.get(i), primal.get(i)));
-            }
-            return out;
-        });
+        int n = g.inputs().size();
+        return Graph.trace(specs, (ops, in) -> reverse(ops, g, in.subList(0, n), in.subList(n, in.size())));
     }
 
     /**
@@ -119,17 +82,73 @@ public final class Autodiff {
      * @throws IllegalArgumentException if the graph does not have exactly one output of one element
      */
     public static Graph grad(Graph g) {
-        if (g.outputs().size() != 1 || g.outputs().get(0).spec().shape().size() != 1) {
+        if (g.outputs().size() != 1) {
             throw new IllegalArgumentException("grad needs one output with one element, got " + specs(g.outputs())
+                    + ": use gradWithAux for auxiliary outputs or vjp with a seed cotangent");
+        }
+        return gradWithAux(g);
+    }
+
+    /**
+     * The gradient of a graph's first output, a scalar, with the other outputs carried along undifferentiated
+     * (JAX's {@code has_aux}): inputs {@code x...}, outputs {@code (y, aux..., dy/dx...)}. Training uses the
+     * auxiliary outputs for state a forward pass updates, such as batch norm's running statistics.
+     *
+     * @throws IllegalArgumentException if the first output does not have exactly one element
+     */
+    public static Graph gradWithAux(Graph g) {
+        if (g.outputs().isEmpty() || g.outputs().get(0).spec().shape().size() != 1) {
+            throw new IllegalArgumentException("grad needs a first output with one element, got " + specs(g.outputs())
                     + ": use vjp with a seed cotangent for other outputs");
         }
-        Graph pullback = vjp(g);
         TensorSpec out = g.outputs().get(0).spec();
         return Graph.trace(specs(g.inputs()), (ops, in) -> {
-            List<Node> args = new ArrayList<>(in);
-            args.add(ops.apply(new Full(out, 1), List.of()).get(0));
-            return pullback.replay(ops, args);
+            List<Node> seeds = new ArrayList<>(java.util.Collections.nCopies(g.outputs().size(), (Node) null));
+            seeds.set(0, ops.apply(new Full(out, 1), List.of()).get(0));
+            return reverse(ops, g, in, seeds);
         });
+    }
+
+    /** Replays {@code g} on {@code x} and pulls {@code seeds} (one per output, null for zero) back: {@code (y..., J^T seeds ...)}. */
+    private static List<Node> reverse(Ops<Node> ops, Graph g, List<Node> x, List<Node> seeds) {
+        Map<Node, Node> primal = new IdentityHashMap<>();
+        for (int i = 0; i < x.size(); i++) {
+            primal.put(g.inputs().get(i), x.get(i));
+        }
+        for (Node c : g.constants()) {
+            primal.put(c, ops.constant(c.constant()));
+        }
+        for (Apply a : g.applies()) {
+            put(primal, a.outputs(), ops.apply(a.op(), lookup(primal, a.inputs())));
+        }
+        Map<Node, Node> cotangent = new IdentityHashMap<>();
+        for (int i = 0; i < g.outputs().size(); i++) {
+            if (seeds.get(i) != null) {
+                cotangent.merge(g.outputs().get(i), seeds.get(i), ops::add);
+            }
+        }
+        List<Apply> applies = g.applies();
+        for (int k = applies.size() - 1; k >= 0; k--) {
+            Apply a = applies.get(k);
+            List<Node> ct = lookup(cotangent, a.outputs());
+            if (ct.stream().allMatch(v -> v == null)) {
+                continue;
+            }
+            List<Node> in = lookup(primal, a.inputs());
+            List<Node> cx = VjpRules.vjp(ops, a.op(), in, lookup(primal, a.outputs()), ct);
+            for (int i = 0; i < cx.size(); i++) {
+                Node c = cx.get(i);
+                if (c != null) {
+                    c = Rules.unbroadcast(ops, c, in.get(i).spec().shape());
+                    cotangent.merge(a.inputs().get(i), c, ops::add);
+                }
+            }
+        }
+        List<Node> out = new ArrayList<>(lookup(primal, g.outputs()));
+        for (Node i : g.inputs()) {
+            out.add(orZeros(ops, cotangent.get(i), primal.get(i)));
+        }
+        return out;
     }
 
     /**

@@ -16,6 +16,7 @@ import org.lipa.ops.ConvTranspose2d;
 import org.lipa.ops.Eltwise;
 import org.lipa.ops.EltwiseGrad;
 import org.lipa.ops.Full;
+import org.lipa.ops.RandomSample;
 import org.lipa.ops.GroupNorm;
 import org.lipa.ops.LayerNorm;
 import org.lipa.ops.MatMul;
@@ -94,6 +95,7 @@ final class JvpRules {
             }
             case Cast c -> one((t0 == null ? null : ops.cast(t0, c.to())));
             case Full f -> one((null));
+            case RandomSample r -> java.util.Arrays.asList(null, null);
             case ViewOp v -> one((t0 == null ? null : ops.apply(v, List.of(t0)).get(0)));
         };
     }

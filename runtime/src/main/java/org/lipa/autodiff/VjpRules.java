@@ -13,6 +13,7 @@ import org.lipa.ops.ConvTranspose2d;
 import org.lipa.ops.Eltwise;
 import org.lipa.ops.EltwiseGrad;
 import org.lipa.ops.Full;
+import org.lipa.ops.RandomSample;
 import org.lipa.ops.GroupNorm;
 import org.lipa.ops.Hw;
 import org.lipa.ops.LayerNorm;
@@ -105,6 +106,7 @@ final class VjpRules {
             }
             case Cast c -> list(ops.cast(ct, ops.spec(x.get(0)).dtype()));
             case Full f -> List.of();
+            case RandomSample r -> list((T) null);
             case ViewOp v -> list(view(ops, v, x.get(0), ct));
         };
     }

@@ -12,7 +12,7 @@ import org.lipa.tensor.TensorSpec;
  */
 public sealed interface Op permits MatMul, Conv2d, ConvTranspose2d, Conv2dWeightGrad, Eltwise, EltwiseGrad, Softmax, SoftmaxGrad,
         LayerNorm, LayerNormGrad, BatchNorm, NormGrad,
-        GroupNorm, Pool2d, Pool2dGrad, Pool2dTangent, Binary, Reduce, Concat, Cast, Full, ViewOp {
+        GroupNorm, Pool2d, Pool2dGrad, Pool2dTangent, Binary, Reduce, Concat, Cast, Full, RandomSample, ViewOp {
 
     /**
      * Checks the inputs and returns the specs of the outputs.

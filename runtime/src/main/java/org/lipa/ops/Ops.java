@@ -278,6 +278,16 @@ public abstract class Ops<T> {
         return apply(new Concat(axis), List.of(xs)).get(0);
     }
 
+    // ---------------------------------------------------------------- random numbers
+
+    /**
+     * A sample of {@code spec} drawn as a pure function of {@code key} (see {@link RandomSample}): returns
+     * the sample and the next key, which the caller keeps for its next draw.
+     */
+    public List<T> random(T key, RandomSample.Distribution distribution, double p, TensorSpec spec) {
+        return apply(new RandomSample(distribution, p, spec), List.of(key));
+    }
+
     /** A contiguous copy converted to {@code dtype}. */
     public T cast(T x, DType dtype) {
         return apply1(new Cast(dtype), x);

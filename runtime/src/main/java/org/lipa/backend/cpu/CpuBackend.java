@@ -21,6 +21,7 @@ import org.lipa.ops.Pool2d;
 import org.lipa.ops.Pool2dGrad;
 import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Full;
+import org.lipa.ops.RandomSample;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
@@ -78,7 +79,7 @@ public final class CpuBackend implements Backend {
     public void execute(Op op, List<Tensor> inputs, List<Tensor> outputs) {
         context.checkOpen();
         Backend.checkCall(op, inputs, outputs);
-        if (!(op instanceof Cast)) {
+        if (!(op instanceof Cast || op instanceof RandomSample)) {
             for (int i = 0; i < inputs.size(); i++) {
                 checkComputeType(op, "input " + i, inputs.get(i).dtype());
             }
@@ -101,6 +102,7 @@ public final class CpuBackend implements Backend {
             case Pool2dGrad p -> DnnlPooling.backward(this, p, inputs, outputs);
             case Pool2dTangent p -> DnnlPooling.tangent(this, p, inputs, outputs);
             case Full f -> fill(outputs.get(0), f.value());
+            case RandomSample r -> r.fill(inputs.get(0), outputs.get(0), outputs.get(1));
             case Binary b -> DnnlBinary.execute(this, b, inputs, outputs);
             case Reduce r -> DnnlReduction.execute(this, r, inputs, outputs);
             case Concat c -> DnnlReorder.concat(this, c, inputs, outputs);

@@ -19,6 +19,7 @@ import org.lipa.ops.Pool2d;
 import org.lipa.ops.Pool2dGrad;
 import org.lipa.ops.Pool2dTangent;
 import org.lipa.ops.Full;
+import org.lipa.ops.RandomSample;
 import org.lipa.ops.Reduce;
 import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
@@ -63,6 +64,7 @@ public final class RefBackend implements Backend {
             case Pool2d p -> RefPool.pool(p, inputs.get(0), outputs.get(0));
             case Pool2dGrad p -> RefPool.poolGrad(p.pool(), inputs.get(0), inputs.get(1), outputs.get(0));
             case Pool2dTangent p -> RefPool.poolTangent(p.pool(), inputs.get(0), inputs.get(1), outputs.get(0));
+            case RandomSample r -> r.fill(inputs.get(0), outputs.get(0), outputs.get(1));
             case Full f -> outputs.get(0).copyFrom(filled(outputs.get(0).size(), f.value()));
             case Reduce r -> RefReduce.reduce(r, inputs.get(0), outputs.get(0));
             case Concat c -> RefReduce.concat(c, inputs, outputs.get(0));
