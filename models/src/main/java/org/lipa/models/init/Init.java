@@ -18,6 +18,27 @@ public final class Init {
     /** Which fan scales the variance. */
     public enum Fan { IN, OUT }
 
+    /** A named initializer for weights of any shape, so analyses can sweep over them. */
+    public enum Scheme {
+        LECUN_NORMAL, XAVIER_UNIFORM, XAVIER_NORMAL, HE_NORMAL_IN, HE_NORMAL_OUT, HE_UNIFORM_IN, HE_UNIFORM_OUT,
+        ORTHOGONAL, GEOMETRIC;
+
+        /** Draws a weight of {@code dims}; orthogonal uses gain 1 and the geometric scheme c = 1. */
+        public float[] sample(Random r, long... dims) {
+            return switch (this) {
+                case LECUN_NORMAL -> lecunNormal(r, dims);
+                case XAVIER_UNIFORM -> xavierUniform(r, dims);
+                case XAVIER_NORMAL -> xavierNormal(r, dims);
+                case HE_NORMAL_IN -> heNormal(r, Fan.IN, dims);
+                case HE_NORMAL_OUT -> heNormal(r, Fan.OUT, dims);
+                case HE_UNIFORM_IN -> heUniform(r, Fan.IN, dims);
+                case HE_UNIFORM_OUT -> heUniform(r, Fan.OUT, dims);
+                case ORTHOGONAL -> orthogonal(r, 1, dims);
+                case GEOMETRIC -> geometric(r, 1, dims);
+            };
+        }
+    }
+
     /** Fan-in and fan-out of a weight of the given dims (out first, then in, then the receptive field). */
     public static long[] fans(long... dims) {
         if (dims.length < 2) {
@@ -52,6 +73,19 @@ public final class Init {
         float[] w = new float[size(dims)];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) (r.nextGaussian() * std);
+        }
+        return w;
+    }
+
+    /** Normal with the given standard deviation, redrawn outside {@code [-2 std, 2 std]} (timm's ViT embeddings). */
+    public static float[] truncatedNormal(Random r, double std, long... dims) {
+        float[] w = new float[size(dims)];
+        for (int i = 0; i < w.length; i++) {
+            double g;
+            do {
+                g = r.nextGaussian();
+            } while (Math.abs(g) > 2);
+            w[i] = (float) (g * std);
         }
         return w;
     }

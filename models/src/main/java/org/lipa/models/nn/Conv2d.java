@@ -7,13 +7,14 @@ import java.util.Random;
 import org.lipa.models.init.Init;
 import org.lipa.ops.Hw;
 import org.lipa.ops.Ops;
+import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
 /**
  * 2-D convolution with {@code weight [out, in/groups, k, k]} and {@code bias [out]}, initialized as PyTorch
  * does by default: uniform on {@code [-1/sqrt(fanIn), 1/sqrt(fanIn))}.
  */
-public final class Conv2d implements Module {
+public final class Conv2d implements LinearMap {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Hw stride;
     private final Hw padding;
@@ -45,5 +46,18 @@ public final class Conv2d implements Module {
     @Override
     public <T> T forward(Ops<T> ops, Map<String, T> p, T x) {
         return ops.conv2d(x, p.get("weight"), p.get("bias"), stride, padding, dilation, groups);
+    }
+
+    @Override
+    public <T> T operator(Ops<T> ops, T w, T x) {
+        return ops.conv2d(x, w, null, stride, padding, dilation, groups);
+    }
+
+    /** The transposed convolution with the output padding that restores {@code xShape} exactly. */
+    @Override
+    public <T> T adjoint(Ops<T> ops, T w, T y, Shape xShape) {
+        Hw outputPadding = new org.lipa.ops.Conv2d(stride, padding, dilation, groups)
+                .adjointOutputPadding(xShape, ops.shape(y), ops.shape(w));
+        return ops.convTranspose2d(y, w, null, stride, padding, outputPadding, dilation, groups);
     }
 }

@@ -6,13 +6,14 @@ import java.util.Map;
 import java.util.Random;
 import org.lipa.models.init.Init;
 import org.lipa.ops.Ops;
+import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
 /**
  * {@code y = x W^T + b} with {@code weight [out, in]} and {@code bias [out]}, initialized as PyTorch does
  * by default: uniform on {@code [-1/sqrt(in), 1/sqrt(in))} for both.
  */
-public final class Linear implements Module {
+public final class Linear implements LinearMap {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
 
     public Linear(Arena arena, Random rnd, int in, int out, boolean bias) {
@@ -34,5 +35,15 @@ public final class Linear implements Module {
     @Override
     public <T> T forward(Ops<T> ops, Map<String, T> p, T x) {
         return ops.linear(x, p.get("weight"), p.get("bias"));
+    }
+
+    @Override
+    public <T> T operator(Ops<T> ops, T w, T x) {
+        return ops.linear(x, w, null);
+    }
+
+    @Override
+    public <T> T adjoint(Ops<T> ops, T w, T y, Shape xShape) {
+        return ops.matmul(y, w);
     }
 }

@@ -2,27 +2,27 @@ package org.lipa.models.nn;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.lipa.ops.Ops;
-import org.lipa.tensor.Tensor;
 
 /**
- * Modules applied in order; parameter names are prefixed with the module's index, as in PyTorch's
+ * Modules applied in order; state names are prefixed with the module's index, as in PyTorch's
  * {@code nn.Sequential} ({@code 0.weight}, {@code 2.bias}, ...).
  */
-public final class Sequential implements Module {
+public final class Sequential extends Container {
     private final List<Module> modules;
-    private final Map<String, Tensor> params = new LinkedHashMap<>();
 
-    public Sequential(List<Module> modules) {
+    public Sequential(List<? extends Module> modules) {
         this.modules = List.copyOf(modules);
         for (int i = 0; i < this.modules.size(); i++) {
-            int index = i;
-            this.modules.get(i).parameters().forEach((name, t) -> params.put(index + "." + name, t));
+            add(Integer.toString(i), this.modules.get(i));
         }
+    }
+
+    public Sequential(Module... modules) {
+        this(List.of(modules));
     }
 
     /** An MLP {@code widths[0] -> ... -> widths[n]} with the activation between linear layers. */
@@ -40,27 +40,16 @@ public final class Sequential implements Module {
         return new Sequential(layers);
     }
 
+    /** The modules in order. */
     public List<Module> modules() {
         return modules;
     }
 
     @Override
-    public Map<String, Tensor> parameters() {
-        return params;
-    }
-
-    @Override
-    public <T> T forward(Ops<T> ops, Map<String, T> p, T x) {
+    public <T> T forward(Ops<T> ops, Map<String, T> state, T x) {
         T h = x;
         for (int i = 0; i < modules.size(); i++) {
-            String prefix = i + ".";
-            Map<String, T> sub = new LinkedHashMap<>();
-            p.forEach((name, v) -> {
-                if (name.startsWith(prefix)) {
-                    sub.put(name.substring(prefix.length()), v);
-                }
-            });
-            h = modules.get(i).forward(ops, sub, h);
+            h = call(Integer.toString(i), ops, state, h);
         }
         return h;
     }

@@ -17,9 +17,12 @@ import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
 /**
- * Supervised training steps: the loss of a module on a batch, traced once with the parameters as
- * inputs, differentiated into one graph that returns the loss and every parameter's gradient, planned
- * for the backend, and run once per step; the optimizer then updates the parameters in place.
+ * Supervised training steps: the loss of a module (in training mode) on a batch, traced once with the
+ * parameters and buffers as inputs, differentiated into one graph that returns the loss, the buffers'
+ * new values (running statistics, random keys) and every parameter's gradient, planned for the backend
+ * and run once per step; the optimizer then updates the parameters in place and the buffers are stored.
+ *
+ * <p>Not thread-safe: a step updates the module's tensors.
  *
  * <pre>{@code
  * Trainer t = new Trainer(cpu, mlp, xSpec, ySpec, (ops, pred, target) -> ops.crossEntropy(pred, target),
@@ -38,30 +41,49 @@ public final class Trainer {
     private final Optimizer optimizer;
     private final Executable step;
     private final List<Tensor> params;
+    private final List<Tensor> buffers;
+    /** The buffers the forward pass updates, in output order. */
+    private final List<Tensor> updated = new ArrayList<>();
 
     public Trainer(Backend backend, Module module, TensorSpec input, TensorSpec target, Loss loss, Optimizer optimizer) {
-        this.module = module;
+        this.module = module.train(true);
         this.optimizer = optimizer;
         this.params = List.copyOf(module.parameters().values());
-        List<String> names = List.copyOf(module.parameters().keySet());
+        this.buffers = List.copyOf(module.buffers().values());
+        List<String> names = new ArrayList<>(module.parameters().keySet());
+        names.addAll(module.buffers().keySet());
         List<TensorSpec> specs = new ArrayList<>(List.of(input, target));
         params.forEach(p -> specs.add(p.spec()));
+        buffers.forEach(b -> specs.add(b.spec()));
+        int nb = buffers.size();
         Graph g = Graph.trace(specs, (ops, in) -> {
-            Map<String, Node> bound = new LinkedHashMap<>();
+            Map<String, Node> state = new LinkedHashMap<>();
             for (int i = 0; i < names.size(); i++) {
-                bound.put(names.get(i), in.get(2 + i));
+                state.put(names.get(i), in.get(2 + i));
             }
-            return List.of(loss.apply(ops, module.forward(ops, bound, in.get(0)), in.get(1)));
+            List<Node> out = new ArrayList<>();
+            out.add(loss.apply(ops, module.forward(ops, state, in.get(0)), in.get(1)));
+            List<String> bufferNames = names.subList(params.size(), names.size());
+            for (int i = 0; i < nb; i++) {
+                Node now = state.get(bufferNames.get(i));
+                if (now != in.get(2 + params.size() + i)) {
+                    out.add(now);
+                    updated.add(buffers.get(i));
+                }
+            }
+            return out;
         });
-        Graph grad = Autodiff.grad(g);
-        // keep the loss and the parameters' gradients: the data's gradients are then dead code and never run
-        Graph lossAndParams = Graph.trace(specs, (ops, in) -> {
+        Graph grad = Autodiff.gradWithAux(g);
+        int aux = updated.size();
+        // keep the loss, the new buffers and the parameters' gradients: the data's and the buffers' gradients
+        // are then dead code and never run
+        Graph kept = Graph.trace(specs, (ops, in) -> {
             List<Node> r = grad.replay(ops, in);
-            List<Node> kept = new ArrayList<>(List.of(r.get(0)));
-            kept.addAll(r.subList(3, r.size()));
-            return kept;
+            List<Node> out = new ArrayList<>(r.subList(0, 1 + aux));
+            out.addAll(r.subList(1 + aux + 2, 1 + aux + 2 + params.size()));
+            return out;
         });
-        this.step = lossAndParams.compile(backend);
+        this.step = kept.compile(backend);
     }
 
     public Module module() {
@@ -73,9 +95,13 @@ public final class Trainer {
         try (Arena arena = Arena.ofConfined()) {
             List<Tensor> in = new ArrayList<>(List.of(x, y));
             in.addAll(params);
+            in.addAll(buffers);
             List<Tensor> out = step.run(arena, in);
             double loss = out.get(0).item();
-            optimizer.step(out.subList(1, out.size()));
+            for (int i = 0; i < updated.size(); i++) {
+                updated.get(i).copyFrom(out.get(1 + i));
+            }
+            optimizer.step(out.subList(1 + updated.size(), out.size()));
             return loss;
         }
     }
