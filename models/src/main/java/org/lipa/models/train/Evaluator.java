@@ -26,10 +26,12 @@ public final class Evaluator {
     private final Executable forward;
     private final List<Tensor> state;
     private final int batch;
+    private final long[] inputDims;
 
     public Evaluator(Backend backend, Module module, TensorSpec input) {
         this.module = module;
         this.batch = Math.toIntExact(input.shape().dim(0));
+        this.inputDims = input.shape().toArray();
         Map<String, Tensor> s = module.state();
         this.state = List.copyOf(s.values());
         List<String> names = List.copyOf(s.keySet());
@@ -57,7 +59,10 @@ public final class Evaluator {
         return forward.run(arena, in).get(0);
     }
 
-    /** The fraction of {@code data}'s examples whose largest output is their label; a last partial batch is evaluated too. */
+    /**
+     * The fraction of {@code data}'s examples whose largest output is their label; a last partial batch is
+     * evaluated too. Each example is viewed in the traced input's shape ({@code [784]} as {@code [1, 28, 28]}).
+     */
     public double accuracy(Dataset data) {
         int[] order = new int[data.size()];
         for (int i = 0; i < order.length; i++) {
@@ -73,7 +78,7 @@ public final class Evaluator {
                     idx[i] = order[from + (i < n ? i : 0)];
                 }
                 Tensor[] xy = data.batch(arena, idx, 0, batch);
-                double[] logits = apply(arena, xy[0]).toDoubleArray();
+                double[] logits = apply(arena, xy[0].reshape(inputDims)).toDoubleArray();
                 int classes = logits.length / batch;
                 for (int i = 0; i < n; i++) {
                     int best = 0;
