@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "lipa", mixinStandardHelpOptions = true, version = "lipa 0.1.0",
         description = "Lipa: Jacobians, spectral norms and Lipschitz constants of neural networks on the JVM.",
-        subcommands = {DemoCommand.class, DataCommand.class})
+        subcommands = {DemoCommand.class, DataCommand.class, TrainCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
@@ -17,7 +17,7 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
     }
 
     @Override

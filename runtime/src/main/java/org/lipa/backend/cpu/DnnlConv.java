@@ -87,20 +87,20 @@ final class DnnlConv {
                     MemorySegment engine = b.context().engine();
                     MemorySegment hint = Primitive.descriptor("dnnl_convolution_forward_primitive_desc_create",
                             (o, attr) -> dnnl_convolution_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
-                                    dnnl_convolution_direct(), s.md(src), s.md(diffWei), MemorySegment.NULL, s.md(diffDst),
+                                    dnnl_convolution_direct(), s.anyMd(src), s.anyMd(diffWei), MemorySegment.NULL, s.anyMd(diffDst),
                                     strides, dil, pad, pad, attr));
                     MemorySegment pd;
                     try {
                         pd = Primitive.descriptor("dnnl_convolution_backward_weights_primitive_desc_create",
                                 (o, attr) -> dnnl_convolution_backward_weights_primitive_desc_create(o, engine,
-                                        dnnl_convolution_direct(), s.md(src), s.md(diffWei), MemorySegment.NULL, s.md(diffDst),
-                                        strides, dil, pad, pad, hint, attr));
+                                        dnnl_convolution_direct(), s.anyMd(src), s.anyMd(diffWei), MemorySegment.NULL,
+                                        s.anyMd(diffDst), strides, dil, pad, pad, hint, attr));
                     } finally {
                         dnnl_primitive_desc_destroy(hint);
                     }
                     return Primitive.create(b.context(), arena, pd,
                             new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_WEIGHTS()},
-                            new MemoryDesc[] {src, diffDst, diffWei});
+                            new MemoryDesc[] {src, diffDst, diffWei}, true);
                 }
             });
             p.execute(b.context(), x.data(), g.data(), dw.data());
@@ -123,15 +123,17 @@ final class DnnlConv {
                 MemorySegment pd = forwardConv
                         ? Primitive.descriptor("dnnl_convolution_forward_primitive_desc_create",
                                 (o, attr) -> dnnl_convolution_forward_primitive_desc_create(o, engine, dnnl_forward_inference(),
-                                        dnnl_convolution_direct(), s.md(src), s.md(wei), s.md(bia), s.md(dst), strides, dil,
-                                        pl, pr, attr))
+                                        dnnl_convolution_direct(), s.anyMd(src), s.anyMd(wei), s.md(bia), s.anyMd(dst), strides,
+                                        dil, pl, pr, attr))
                         : Primitive.descriptor("dnnl_deconvolution_forward_primitive_desc_create",
                                 (o, attr) -> dnnl_deconvolution_forward_primitive_desc_create(o, engine, dnnl_forward_inference(),
-                                        dnnl_deconvolution_direct(), s.md(src), s.md(wei), s.md(bia), s.md(dst), strides, dil,
-                                        pl, pr, attr));
+                                        dnnl_deconvolution_direct(), s.anyMd(src), s.anyMd(wei), s.md(bia), s.anyMd(dst), strides,
+                                        dil, pl, pr, attr));
                 int[] kinds = bia == null ? new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST()}
                         : new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST(), DNNL_ARG_BIAS()};
-                return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+                // the layouts are oneDNN's choice (blocked for its JIT kernels); plain NCHW falls back to a
+                // reference kernel 100x slower, so the arguments are reordered around each execution instead
+                return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new), true);
             }
         });
         if (bias == null) {
