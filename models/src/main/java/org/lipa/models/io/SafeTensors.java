@@ -119,6 +119,9 @@ public final class SafeTensors {
                     continue;
                 }
                 JsonNode n = e.getValue();
+                if (name.endsWith("num_batches_tracked") && n.path("dtype").asText("").equals("I64")) {
+                    continue; // PyTorch's batch-norm step counter: Lipa's batch norm has a fixed momentum and needs none
+                }
                 DType dtype = dtype(file, name, n.path("dtype").asText(""));
                 JsonNode shapeNode = n.path("shape");
                 JsonNode offs = n.path("data_offsets");

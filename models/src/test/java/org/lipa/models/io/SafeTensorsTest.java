@@ -56,6 +56,20 @@ class SafeTensorsTest {
     }
 
     @Test
+    void pytorchBatchNormStepCountersAreSkippedOtherIntegersRefused() throws IOException {
+        byte[] data = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(7).putLong(1234).array();
+        Path f = handmade("{\"bn.running_mean\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[4,12]}}", data);
+        Path g = handmade("{\"steps\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}", new byte[8]);
+        try (Arena a = Arena.ofConfined()) {
+            Map<String, Tensor> m = SafeTensors.load(f, a);
+            assertEquals(List.of("bn.running_mean"), List.copyOf(m.keySet()));
+            var e = assertThrows(IOException.class, () -> SafeTensors.load(g, a));
+            assertTrue(e.getMessage().contains("'steps'") && e.getMessage().contains("I64"), e.getMessage());
+        }
+    }
+
+    @Test
     void roundTripsDTypesAndViews() throws IOException {
         try (Arena a = Arena.ofConfined()) {
             Map<String, Tensor> src = new LinkedHashMap<>();
