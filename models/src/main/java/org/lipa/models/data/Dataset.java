@@ -41,6 +41,44 @@ public record Dataset(float[] features, int width, int[] labels, int classes) {
         return permutation(size(), seed);
     }
 
+    /** Two disjoint parts of a data set, such as training and validation examples. */
+    public record Parts(Dataset first, Dataset second) {
+    }
+
+    /**
+     * A seeded random split: {@code round(fraction * size())} examples go to the first part, the rest to the
+     * second, each part keeping the examples in their original order.
+     *
+     * @throws IllegalArgumentException when {@code fraction} is outside [0, 1]
+     */
+    public Parts split(double fraction, long seed) {
+        if (!(fraction >= 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("split: fraction must be in [0, 1], got " + fraction);
+        }
+        int[] order = shuffled(seed);
+        int k = (int) Math.round(fraction * size());
+        int[] a = java.util.Arrays.copyOfRange(order, 0, k);
+        int[] b = java.util.Arrays.copyOfRange(order, k, order.length);
+        java.util.Arrays.sort(a);
+        java.util.Arrays.sort(b);
+        return new Parts(subset(a), subset(b));
+    }
+
+    /** The examples at {@code indices}, in that order. */
+    public Dataset subset(int[] indices) {
+        float[] f = new float[Math.multiplyExact(indices.length, width)];
+        int[] y = new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            int e = indices[i];
+            if (e < 0 || e >= size()) {
+                throw new IllegalArgumentException("subset: index " + e + " is outside [0, " + size() + ")");
+            }
+            System.arraycopy(features, e * width, f, i * width, width);
+            y[i] = labels[e];
+        }
+        return new Dataset(f, width, y, classes);
+    }
+
     /** A seeded Fisher-Yates shuffle of {@code 0 .. n-1}, shared by {@link Dataset} and {@link Regression}. */
     static int[] permutation(int n, long seed) {
         int[] order = new int[n];
