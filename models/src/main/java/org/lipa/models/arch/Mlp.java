@@ -54,6 +54,11 @@ public final class Mlp extends Container {
         add("head", new Linear(arena, rnd, width, out, true));
     }
 
+    /** The nonlinearity after the input layer and inside every block. */
+    public Activation activation() {
+        return activation;
+    }
+
     @Override
     public <T> T forward(Ops<T> ops, Map<String, T> s, T x) {
         T h = activation.forward(ops, s, call("input", ops, s, x));

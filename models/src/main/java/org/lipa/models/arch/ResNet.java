@@ -121,6 +121,11 @@ public final class ResNet extends Container {
             }
         }
 
+        /** Whether the block adds a shortcut: the identity, or the {@code shortcut} child when it has one. */
+        public boolean hasShortcut() {
+            return shortcut;
+        }
+
         /** The convolutions of the residual branch, in order (what Fixup rescales and zeroes). */
         public List<Conv2d> branch() {
             return List.of((Conv2d) named().get("conv1"), (Conv2d) named().get("conv2"));

@@ -42,6 +42,11 @@ public final class BatchNorm implements Module {
         this(arena, channels, 1e-5, 0.1);
     }
 
+    /** The variance floor in {@code (x - mean) / sqrt(var + eps)}. */
+    public double eps() {
+        return eps;
+    }
+
     @Override
     public Map<String, Tensor> parameters() {
         return params;

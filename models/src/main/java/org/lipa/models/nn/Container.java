@@ -63,7 +63,7 @@ public abstract class Container implements Module {
             }
         });
         Map<String, T> before = new LinkedHashMap<>(sub);
-        T y = m.forward(ops, sub, x);
+        T y = ForwardHooks.around(name, m, x, () -> m.forward(ops, sub, x));
         sub.forEach((k, v) -> {
             if (before.get(k) != v) {
                 state.put(prefix + k, v);

@@ -36,6 +36,11 @@ public final class Residual extends Container {
         this.identity = shortcut == null;
     }
 
+    /** Whether the block adds a shortcut (the identity or its {@code shortcut} child); false for the plain variant. */
+    public boolean hasShortcut() {
+        return hasShortcut;
+    }
+
     @Override
     public <T> T forward(Ops<T> ops, Map<String, T> s, T x) {
         T y = call("branch", ops, s, x);

@@ -1,0 +1,284 @@
+package org.lipa.models.analysis;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.lipa.analysis.LinearOperator;
+import org.lipa.analysis.Lipschitz;
+import org.lipa.analysis.PowerIteration;
+import org.lipa.autodiff.Differentiable;
+import org.lipa.backend.Backend;
+import org.lipa.models.arch.Mlp;
+import org.lipa.models.arch.ResNet;
+import org.lipa.models.nn.Activation;
+import org.lipa.models.nn.BatchNorm;
+import org.lipa.models.nn.Container;
+import org.lipa.models.nn.Dropout;
+import org.lipa.models.nn.ForwardHooks;
+import org.lipa.models.nn.LinearMap;
+import org.lipa.models.nn.Module;
+import org.lipa.models.nn.Reshape;
+import org.lipa.models.nn.Residual;
+import org.lipa.models.nn.Sequential;
+import org.lipa.ops.Eager;
+import org.lipa.tensor.Shape;
+import org.lipa.tensor.Tensor;
+import org.lipa.tensor.TensorSpec;
+
+/**
+ * The Lipschitz report of a network, per module and whole: for every module down to a depth, an upper
+ * bound on its global Lipschitz constant (operator norms of its linear maps by power iteration, times its
+ * activations' constants, composed by the rules of sequences and residual sums) and the largest local
+ * Jacobian norm found at the inputs it receives from the data (a certified lower bound for that module);
+ * for the network, the naive product bound and a certified lower bound from local Jacobian norms improved
+ * by gradient ascent ({@link Lipschitz}). All norms are Euclidean ({@code l2 -> l2}), per example.
+ *
+ * <p>Modules without a global bound (layer norm and dot-product attention are not Lipschitz on all
+ * inputs; the L2 and cosine attention bounds of the literature are not implemented here) get an infinite
+ * upper bound with the reason, and still their local norms. The network is switched to evaluation mode.
+ *
+ * <pre>{@code
+ * LipschitzReport.Report r = LipschitzReport.measure(cpu, mlp, examples, LipschitzReport.Options.defaults());
+ * r.parts().forEach(p -> System.out.println(p.name() + " <= " + p.upper() + ", >= " + p.local()));
+ * System.out.println(r.lowerBound() + " <= L <= " + r.productBound());
+ * }</pre>
+ */
+public final class LipschitzReport {
+    private LipschitzReport() {
+    }
+
+    /**
+     * A module's bounds.
+     *
+     * @param name  its path in the network ({@code blocks.0}); the network itself is {@code ""}
+     * @param type  its class
+     * @param upper an upper bound on its Lipschitz constant; infinite when it has none
+     * @param why   how the upper bound was obtained, or why there is none
+     * @param local the largest local Jacobian norm at its inputs from the data (a lower bound)
+     */
+    public record Part(String name, String type, double upper, String why, double local) {
+    }
+
+    /**
+     * @param parts        every module down to the requested depth, in call order
+     * @param productBound the naive upper bound for the whole network
+     * @param datasetBest  the largest local Jacobian norm over the examples
+     * @param lowerBound   the certified lower bound after gradient ascent
+     * @param ascentTrace  the local norm after each ascent step
+     */
+    public record Report(List<Part> parts, double productBound, double datasetBest, double lowerBound, double[] ascentTrace) {
+        /** Upper over lower: how loose the naive bound is at least. */
+        public double gap() {
+            return productBound / lowerBound;
+        }
+    }
+
+    /**
+     * @param depth    modules down to this many path components are reported (1: the network's children)
+     * @param examples how many examples the local norms are measured at
+     * @param search   power-iteration tolerance and cap, and the ascent for the network's lower bound
+     */
+    public record Options(int depth, int examples, Lipschitz.Options search) {
+        public Options {
+            if (depth < 0 || examples <= 0) {
+                throw new IllegalArgumentException("options: depth must be >= 0 and examples > 0, got " + depth + ", " + examples);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(2, 8, Lipschitz.Options.defaults());
+        }
+    }
+
+    /** Measures the report for {@code net} on a batch {@code x [B, ...]}; the first {@code examples} rows are used. */
+    public static Report measure(Backend backend, Module net, Tensor x, Options o) {
+        if (x.rank() < 2) {
+            throw new IllegalArgumentException("x: expected a batch [B, ...], got " + x.shape());
+        }
+        net.train(false);
+        int n = (int) Math.min(o.examples(), x.shape().dim(0));
+        try (Arena arena = Arena.ofConfined()) {
+            Eager ops = new Eager(backend, arena);
+            Tensor batch = ops.slice(x, 0, 0, n);
+            Map<String, Module> modules = new LinkedHashMap<>();
+            Map<String, Tensor> inputs = new LinkedHashMap<>();
+            Map<String, Shape> outputs = new LinkedHashMap<>();
+            ForwardHooks.observe((path, m, in, out) -> {
+                if (in instanceof Tensor t && out instanceof Tensor y && !inputs.containsKey(path)) {
+                    modules.put(path, m);
+                    inputs.put(path, t);
+                    outputs.put(path, y.shape());
+                }
+            }, () -> net.forward(ops, batch));
+            modules.put("", net);
+            inputs.put("", batch);
+            Bounds bounds = new Bounds(backend, inputs, outputs, o.search());
+
+            List<Part> parts = new ArrayList<>();
+            for (String path : modules.keySet()) {
+                int depth = path.isEmpty() ? 0 : path.split("\\.").length;
+                if (depth == 0 || depth > o.depth()) {
+                    continue;
+                }
+                Module m = modules.get(path);
+                Bound b = bounds.of(m, path);
+                parts.add(new Part(path, m.getClass().getSimpleName(), b.value(), b.why(), local(backend, m, inputs.get(path), n, o)));
+            }
+            Bound whole = bounds.of(net, "");
+            List<Tensor> examples = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                examples.add(ops.slice(batch, 0, i, i + 1));
+            }
+            Differentiable f = Differentiable.trace(backend, List.of(examples.get(0).spec()), (g, in) -> List.of(net.forward(g, in.get(0))));
+            Lipschitz.Report r = Lipschitz.measure(arena, List.of(), f, examples, o.search());
+            return new Report(List.copyOf(parts), whole.value(), r.datasetBest(), r.lowerBound(), r.ascentTrace());
+        }
+    }
+
+    /** The largest ||J_m(x_i)|| over the first {@code n} rows of the module's captured input. */
+    private static double local(Backend backend, Module m, Tensor in, int n, Options o) {
+        long rows = Math.min(n, in.shape().dim(0));
+        TensorSpec one = new TensorSpec(withBatchOne(in.shape()), in.dtype());
+        Differentiable f = Differentiable.trace(backend, List.of(one), (g, x) -> List.of(m.forward(g, x.get(0))));
+        double best = 0;
+        for (int i = 0; i < rows; i++) {
+            try (Arena a = Arena.ofConfined()) {
+                Tensor xi = new Eager(backend, a).slice(in, 0, i, i + 1);
+                LinearOperator jac = LinearOperator.jacobian(f, a, List.of(xi), 0, 0);
+                best = Math.max(best, PowerIteration.run(jac, o.search().tolerance(), o.search().maxIterations(), o.search().seed()).sigma());
+            }
+        }
+        return best;
+    }
+
+    private static Shape withBatchOne(Shape s) {
+        long[] d = s.toArray();
+        d[0] = 1;
+        return Shape.of(d);
+    }
+
+    /** A bound and how it was obtained. */
+    private record Bound(double value, String why) {
+        static Bound none(String why) {
+            return new Bound(Double.POSITIVE_INFINITY, why);
+        }
+
+        Bound times(Bound o) {
+            return new Bound(value * o.value, why.isEmpty() ? o.why : o.why.isEmpty() ? why : why + " * " + o.why);
+        }
+    }
+
+    /** Upper bounds by module type, composed through sequences and residual sums. */
+    private record Bounds(Backend backend, Map<String, Tensor> inputs, Map<String, Shape> outputs, Lipschitz.Options o) {
+        Bound of(Module m, String path) {
+            return switch (m) {
+                case LinearMap l -> new Bound(operatorNorm(l, path), "||W||");
+                case Activation a -> new Bound(a.lipschitz(), a.lipschitz() == 1 ? "" : a.name().toLowerCase() + " " + a.lipschitz());
+                case BatchNorm bn -> new Bound(batchNorm(bn), "max|gamma|/sqrt(var+eps)");
+                case Dropout d -> new Bound(1, "");
+                case Reshape.Flatten f -> new Bound(1, "");
+                // an input lies in up to ceil(k/s)^2 windows, each passing at most its own change
+                case Reshape.MaxPool p -> new Bound(Math.ceil((double) p.kernel() / p.stride()), "max pool");
+                case Reshape.GlobalAvgPool p -> new Bound(1 / Math.sqrt(spatial(inputs.get(path).shape())), "1/sqrt(HW)");
+                case Sequential s -> chain(s, path, s.named().keySet().stream().toList());
+                case Residual r -> residual(r, path);
+                case Mlp mlp -> child(mlp, path, "input").times(of(mlp.activation(), path)).times(child(mlp, path, "blocks"))
+                        .times(child(mlp, path, "head"));
+                case ResNet net -> resnet(net, path);
+                case ResNet.BasicBlock b -> basicBlock(b, path);
+                default -> Bound.none("no global bound for " + m.getClass().getSimpleName()
+                        + " (layer norm and dot-product attention are not globally Lipschitz)");
+            };
+        }
+
+        private Bound child(Container c, String path, String name) {
+            Module m = c.named().get(name);
+            return m == null ? new Bound(1, "") : of(m, join(path, name));
+        }
+
+        private Bound chain(Container c, String path, List<String> names) {
+            Bound b = new Bound(1, "");
+            for (String name : names) {
+                b = b.times(child(c, path, name));
+            }
+            return new Bound(b.value(), "product");
+        }
+
+        private Bound residual(Residual r, String path) {
+            Bound branch = child(r, path, "branch");
+            if (!r.hasShortcut()) {
+                return branch;
+            }
+            double shortcut = r.named().containsKey("shortcut") ? child(r, path, "shortcut").value() : 1;
+            return new Bound(shortcut + branch.value(), "shortcut + branch");
+        }
+
+        private Bound resnet(ResNet net, String path) {
+            Bound b = chain(net, path, net.named().keySet().stream().filter(k -> !k.equals("fc")).toList());
+            // global average pooling over H x W: each channel's mean has norm 1/sqrt(HW) per unit input
+            Shape last = outputs.get(join(path, "layer3"));
+            double pool = last == null ? 1 : 1 / Math.sqrt(spatial(last));
+            return new Bound(b.value() * pool * child(net, path, "fc").value(), "product with pooling");
+        }
+
+        private Bound basicBlock(ResNet.BasicBlock b, String path) {
+            Bound branch = chain(b, path, b.named().keySet().stream().filter(k -> !k.equals("shortcut")).toList());
+            Tensor scale = b.parameters().get("scale");
+            double s = scale == null ? 1 : Math.abs(scale.toDoubleArray()[0]);
+            double shortcut = !b.hasShortcut() ? 0 : b.named().containsKey("shortcut") ? child(b, path, "shortcut").value() : 1;
+            return new Bound(shortcut + s * branch.value(), "shortcut + branch");
+        }
+
+        private double batchNorm(BatchNorm bn) {
+            double[] g = bn.parameters().get("weight").toDoubleArray();
+            double[] v = bn.buffers().get("running_var").toDoubleArray();
+            double max = 0;
+            for (int i = 0; i < g.length; i++) {
+                max = Math.max(max, Math.abs(g[i]) / Math.sqrt(v[i] + bn.eps()));
+            }
+            return max;
+        }
+
+        /** The largest singular value of the layer's linear part on the input shape it receives (batch 1). */
+        private double operatorNorm(LinearMap l, String path) {
+            Tensor in = inputs.get(path);
+            if (in == null) {
+                throw new IllegalStateException("layer " + path + " was not called in the forward pass");
+            }
+            Tensor w = l.parameters().get("weight");
+            TensorSpec dom = new TensorSpec(withBatchOne(in.shape()), in.dtype());
+            TensorSpec ran;
+            try (Arena a = Arena.ofConfined()) {
+                ran = l.operator(new Eager(backend, a), w, Tensor.zeros(a, dom.dtype(), dom.shape())).spec();
+            }
+            LinearOperator op = new LinearOperator() {
+                public TensorSpec domain() {
+                    return dom;
+                }
+
+                public TensorSpec range() {
+                    return ran;
+                }
+
+                public Tensor apply(Arena arena, Tensor v) {
+                    return l.operator(new Eager(backend, arena), w, v);
+                }
+
+                public Tensor applyTranspose(Arena arena, Tensor u) {
+                    return l.adjoint(new Eager(backend, arena), w, u, dom.shape());
+                }
+            };
+            return PowerIteration.run(op, o.tolerance(), o.maxIterations(), o.seed()).sigma();
+        }
+
+        private static double spatial(Shape nchw) {
+            return (double) nchw.dim(2) * nchw.dim(3);
+        }
+
+        private static String join(String path, String name) {
+            return path.isEmpty() ? name : path + "." + name;
+        }
+    }
+}
