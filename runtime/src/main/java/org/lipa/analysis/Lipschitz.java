@@ -120,11 +120,15 @@ public final class Lipschitz {
         return new Report(List.copyOf(norms), upper, datasetBest, best, worst, trace);
     }
 
-    private record Local(double sigma, Tensor u, Tensor v) {
+    /** A local Jacobian norm with its top singular vectors: {@code J v = sigma u}. */
+    public record Local(double sigma, Tensor u, Tensor v) {
     }
 
-    /** ||J(x)|| by power iteration, with its singular vectors as tensors. */
-    private static Local local(Arena arena, Differentiable net, Tensor x, Options o) {
+    /**
+     * ||J(x)|| of {@code net} (one input, one output) by power iteration, with its singular vectors as tensors
+     * allocated in {@code arena}.
+     */
+    public static Local local(Arena arena, Differentiable net, Tensor x, Options o) {
         LinearOperator jac = LinearOperator.jacobian(net, arena, List.of(x), 0, 0);
         PowerIteration.Result r = PowerIteration.run(jac, o.tolerance(), o.maxIterations(), o.seed());
         TensorSpec in = jac.domain();
@@ -138,11 +142,14 @@ public final class Lipschitz {
         return new Local(r.sigma(), Tensor.of(arena, av.dtype(), u, av.shape().toArray()), v);
     }
 
-    /** The gradient in x of {@code <u, J(x) v>}: a reverse pass through the network's JVP, planned once. */
-    private static final class Ascent {
+    /**
+     * The gradient in x of {@code <u, J(x) v>}, which at the top singular pair is the gradient of ||J(x)||:
+     * a reverse pass through the network's JVP, planned once. Searches for large local norms step along it.
+     */
+    public static final class Ascent {
         private final Executable grad;
 
-        Ascent(Differentiable net) {
+        public Ascent(Differentiable net) {
             Graph jvp = Autodiff.jvp(net.graph());
             TensorSpec xs = net.graph().inputs().get(0).spec();
             TensorSpec ys = net.graph().outputs().get(0).spec();
@@ -154,7 +161,8 @@ public final class Lipschitz {
             this.grad = g.compile(net.backend());
         }
 
-        Tensor gradient(Arena arena, Tensor x, Local at) {
+        /** d/dx {@code <at.u, J(x) at.v>}, allocated in {@code arena}. */
+        public Tensor gradient(Arena arena, Tensor x, Local at) {
             return grad.run(arena, List.of(x, at.v(), at.u())).get(1);
         }
     }
