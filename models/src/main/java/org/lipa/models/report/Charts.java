@@ -74,6 +74,16 @@ public final class Charts {
                             List<double[]> values) {
         CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
         c.getStyler().setYAxisLogarithmic(scale == Scale.LOG);
+        if (scale == Scale.LOG) {
+            // bars grow from the axis' minimum, which XChart puts at 0 unless told: start a decade below the data
+            double min = Double.MAX_VALUE;
+            for (double[] v : values) {
+                for (double d : positive(v)) {
+                    min = Math.min(min, d);
+                }
+            }
+            c.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min)) - 1));
+        }
         c.getStyler().setXAxisLabelRotation(categories.size() > 6 ? 45 : 0);
         style(c.getStyler(), groups.size() > 1);
         for (int g = 0; g < groups.size(); g++) {
