@@ -34,9 +34,9 @@ import org.lipa.tensor.Tensor;
 /**
  * The CPU backend on oneDNN primitives, called through the FFM API (no JNI).
  *
- * <p>Owns a oneDNN engine and stream and a cache of created primitives: an op with the same
+ * <p>Owns a oneDNN engine, its streams and a bounded cache of created primitives: an op with the same
  * parameters and argument layouts as an earlier call reuses that call's primitive, re-pointed at the
- * new buffers. Computes in f32 (and bf16 where oneDNN implements it); f64 is the reference backend's.
+ * new buffers; beyond the cache's capacity the least recently used primitive is destroyed. Computes in f32 (and bf16 where oneDNN implements it); f64 is the reference backend's.
  *
  * <pre>{@code
  * try (CpuBackend cpu = CpuBackend.open(); Arena arena = Arena.ofConfined()) {
@@ -45,15 +45,17 @@ import org.lipa.tensor.Tensor;
  * }
  * }</pre>
  *
- * <p>Thread safety: {@code execute} may be called from several threads; executions of one cached
- * primitive are serialized. {@code close} must not race with executions.
+ * <p>Thread safety: {@code execute} may be called from any number of threads at once, also for the
+ * same op and shapes: every concurrent execution gets its own stream, memory objects and scratchpad
+ * (so one traced graph can serve many request threads). {@code close} must not race with executions.
  */
 public final class CpuBackend implements Backend {
     private final DnnlContext context;
-    private final PrimitiveCache cache = new PrimitiveCache();
+    private final PrimitiveCache cache;
 
-    private CpuBackend(DnnlContext context) {
+    private CpuBackend(DnnlContext context, int cacheCapacity) {
         this.context = context;
+        this.cache = new PrimitiveCache(cacheCapacity);
     }
 
     /**
@@ -62,7 +64,20 @@ public final class CpuBackend implements Backend {
      * @throws DnnlException if the library cannot be loaded or the engine cannot be created
      */
     public static CpuBackend open() {
-        return new CpuBackend(DnnlContext.create());
+        return open(PrimitiveCache.DEFAULT_CAPACITY);
+    }
+
+    /**
+     * As {@link #open()}, keeping at most {@code cacheCapacity} primitives (default 1024, or
+     * {@code -Dlipa.dnnl.cacheCapacity}).
+     *
+     * @throws IllegalArgumentException if {@code cacheCapacity < 1}
+     */
+    public static CpuBackend open(int cacheCapacity) {
+        if (cacheCapacity < 1) {
+            throw new IllegalArgumentException("cacheCapacity must be at least 1, got " + cacheCapacity);
+        }
+        return new CpuBackend(DnnlContext.create(), cacheCapacity);
     }
 
     @Override
@@ -73,6 +88,21 @@ public final class CpuBackend implements Backend {
     /** Primitives created since this backend was opened; a repeated call with the same shapes adds none. */
     public long primitiveCreations() {
         return cache.creations();
+    }
+
+    /** Primitives the cache holds now (at most its capacity). */
+    public int cachedPrimitives() {
+        return cache.size();
+    }
+
+    /** Primitives destroyed to keep the cache within its capacity. */
+    public long primitiveEvictions() {
+        return cache.evictions();
+    }
+
+    /** oneDNN streams created: the most executions that ran at the same time. */
+    public int streams() {
+        return context.streams();
     }
 
     @Override
@@ -135,8 +165,8 @@ public final class CpuBackend implements Backend {
         return context;
     }
 
-    /** The cached primitive for {@code (op, variant, layouts)}, created by {@code factory} on first use. */
-    Primitive primitive(Object op, String variant, List<MemoryDesc> layouts, java.util.function.Function<Arena, Primitive> factory) {
+    /** The cached primitive for {@code (op, variant, layouts)}, created by {@code factory} on first use, leased for one execution. */
+    Primitive primitive(Object op, String variant, List<MemoryDesc> layouts, java.util.function.Supplier<Primitive> factory) {
         return cache.get(new PrimitiveCache.Key(op, variant, layouts), factory);
     }
 
@@ -153,13 +183,13 @@ public final class CpuBackend implements Backend {
      */
     void run(Object op, String variant, int[] kinds, List<Tensor> buffers, DescriptorFactory descriptor) {
         List<MemoryDesc> layouts = buffers.stream().map(MemoryDesc::of).toList();
-        Primitive p = primitive(op, variant, layouts, arena -> {
+        Primitive p = primitive(op, variant, layouts, () -> {
             try (Primitive.Scope s = new Primitive.Scope()) {
                 MemorySegment[] mds = layouts.stream().map(s::md).toArray(MemorySegment[]::new);
-                return Primitive.create(context, arena, descriptor.create(s, mds), kinds, layouts.toArray(MemoryDesc[]::new));
+                return Primitive.create(context, descriptor.create(s, mds), kinds, layouts.toArray(MemoryDesc[]::new));
             }
         });
-        p.execute(context, buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
+        p.execute(buffers.stream().map(Tensor::data).toArray(MemorySegment[]::new));
     }
 
     /**

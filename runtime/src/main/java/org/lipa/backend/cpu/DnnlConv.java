@@ -79,7 +79,7 @@ final class DnnlConv {
             MemoryDesc diffDst = MemoryDesc.of(g);
             MemoryDesc diffWei = groups == 1 ? MemoryDesc.of(dw)
                     : MemoryDesc.contiguous(dw.dtype(), groups, wd[0] / groups, wd[1], wd[2], wd[3]);
-            Primitive p = b.primitive(op, "bwd_weights", List.of(src, diffDst, diffWei), arena -> {
+            Primitive p = b.primitive(op, "bwd_weights", List.of(src, diffDst, diffWei), () -> {
                 try (Primitive.Scope s = new Primitive.Scope()) {
                     MemorySegment strides = s.dims(op.stride().h(), op.stride().w());
                     MemorySegment dil = s.dims(op.dilation().h() - 1, op.dilation().w() - 1);
@@ -98,12 +98,12 @@ final class DnnlConv {
                     } finally {
                         dnnl_primitive_desc_destroy(hint);
                     }
-                    return Primitive.create(b.context(), arena, pd,
+                    return Primitive.create(b.context(), pd,
                             new int[] {DNNL_ARG_SRC(), DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_WEIGHTS()},
                             new MemoryDesc[] {src, diffDst, diffWei}, true);
                 }
             });
-            p.execute(b.context(), x.data(), g.data(), dw.data());
+            p.execute(x.data(), g.data(), dw.data());
         }
     }
 
@@ -113,7 +113,7 @@ final class DnnlConv {
         MemoryDesc dst = MemoryDesc.of(y);
         MemoryDesc bia = bias == null ? null : MemoryDesc.of(bias);
         List<MemoryDesc> layouts = bia == null ? List.of(src, wei, dst) : List.of(src, wei, dst, bia);
-        Primitive p = b.primitive(op, variant, layouts, arena -> {
+        Primitive p = b.primitive(op, variant, layouts, () -> {
             try (Primitive.Scope s = new Primitive.Scope()) {
                 MemorySegment strides = s.dims(stride.h(), stride.w());
                 MemorySegment dil = s.dims(dilation.h() - 1, dilation.w() - 1);
@@ -133,13 +133,13 @@ final class DnnlConv {
                         : new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST(), DNNL_ARG_BIAS()};
                 // the layouts are oneDNN's choice (blocked for its JIT kernels); plain NCHW falls back to a
                 // reference kernel 100x slower, so the arguments are reordered around each execution instead
-                return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new), true);
+                return Primitive.create(b.context(), pd, kinds, layouts.toArray(MemoryDesc[]::new), true);
             }
         });
         if (bias == null) {
-            p.execute(b.context(), x.data(), w.data(), y.data());
+            p.execute(x.data(), w.data(), y.data());
         } else {
-            p.execute(b.context(), x.data(), w.data(), y.data(), bias.data());
+            p.execute(x.data(), w.data(), y.data(), bias.data());
         }
     }
 }

@@ -114,20 +114,20 @@ final class DnnlMatmul {
             MemoryDesc bia = bv == null ? null : MemoryDesc.of(bv);
             MemoryDesc dst = MemoryDesc.of(y);
             List<MemoryDesc> layouts = bia == null ? List.of(src, wei, dst) : List.of(src, wei, dst, bia);
-            Primitive p = b.primitive(op, "primitive", layouts, arena -> {
+            Primitive p = b.primitive(op, "primitive", layouts, () -> {
                 try (Primitive.Scope s = new Primitive.Scope()) {
                     MemorySegment pd = Primitive.descriptor("dnnl_matmul_primitive_desc_create",
                             (o, attr) -> dnnl_matmul_primitive_desc_create(o, b.context().engine(), s.md(src), s.md(wei),
                                     s.md(bia), s.md(dst), attr));
                     int[] kinds = bia == null ? new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST()}
                             : new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST(), DNNL_ARG_BIAS()};
-                    return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+                    return Primitive.create(b.context(), pd, kinds, layouts.toArray(MemoryDesc[]::new));
                 }
             });
             if (bv == null) {
-                p.execute(b.context(), av.data(), wv.data(), y.data());
+                p.execute(av.data(), wv.data(), y.data());
             } else {
-                p.execute(b.context(), av.data(), wv.data(), y.data(), bv.data());
+                p.execute(av.data(), wv.data(), y.data(), bv.data());
             }
         }
     }

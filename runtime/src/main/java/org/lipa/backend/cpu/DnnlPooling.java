@@ -46,20 +46,20 @@ final class DnnlPooling {
             boolean max = op.kind() == Pool2d.Kind.MAX;
             MemorySegment workspace = MemorySegment.NULL;
             if (max) {
-                Primitive fwd = b.primitive(op, "fwd_training", List.of(src, diffDst), arena -> {
+                Primitive fwd = b.primitive(op, "fwd_training", List.of(src, diffDst), () -> {
                     try (Primitive.Scope s = new Primitive.Scope()) {
                         MemorySegment pd = forward(b, s, op, src, diffDst, dnnl_forward_training());
-                        return Primitive.create(b.context(), arena, pd,
+                        return Primitive.create(b.context(), pd,
                                 new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST(), DNNL_ARG_WORKSPACE()},
                                 new MemoryDesc[] {src, diffDst, null});
                     }
                 });
                 Tensor y = Tensor.zeros(tmp, g.dtype(), g.shape());
                 workspace = tmp.allocate(Math.max(fwd.argumentBytes(2), 1), 64);
-                fwd.execute(b.context(), x.data(), y.data(), workspace);
+                fwd.execute(x.data(), y.data(), workspace);
             }
             List<MemoryDesc> layouts = List.of(src, diffDst, diffSrc);
-            Primitive p = b.primitive(op, "bwd", layouts, arena -> {
+            Primitive p = b.primitive(op, "bwd", layouts, () -> {
                 try (Primitive.Scope s = new Primitive.Scope()) {
                     MemorySegment engine = b.context().engine();
                     MemorySegment hint = forward(b, s, op, src, diffDst, dnnl_forward_training());
@@ -75,17 +75,17 @@ final class DnnlPooling {
                         dnnl_primitive_desc_destroy(hint);
                     }
                     return max
-                            ? Primitive.create(b.context(), arena, pd,
+                            ? Primitive.create(b.context(), pd,
                                     new int[] {DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC(), DNNL_ARG_WORKSPACE()},
                                     new MemoryDesc[] {diffDst, diffSrc, null})
-                            : Primitive.create(b.context(), arena, pd, new int[] {DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
+                            : Primitive.create(b.context(), pd, new int[] {DNNL_ARG_DIFF_DST(), DNNL_ARG_DIFF_SRC()},
                                     new MemoryDesc[] {diffDst, diffSrc});
                 }
             });
             if (max) {
-                p.execute(b.context(), g.data(), dx.data(), workspace);
+                p.execute(g.data(), dx.data(), workspace);
             } else {
-                p.execute(b.context(), g.data(), dx.data());
+                p.execute(g.data(), dx.data());
             }
         }
     }

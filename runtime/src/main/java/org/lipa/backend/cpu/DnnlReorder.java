@@ -79,7 +79,7 @@ final class DnnlReorder {
             }
             MemoryDesc dst = MemoryDesc.of(y);
             layouts.add(dst);
-            Primitive p = b.primitive(op, "concat", layouts, arena -> {
+            Primitive p = b.primitive(op, "concat", layouts, () -> {
                 try (Primitive.Scope s = new Primitive.Scope()) {
                     MemorySegment[] srcs = new MemorySegment[xs.size()];
                     int[] kinds = new int[xs.size() + 1];
@@ -92,7 +92,7 @@ final class DnnlReorder {
                     MemorySegment pd = Primitive.descriptor("dnnl_concat_primitive_desc_create",
                             (o, attr) -> dnnl_concat_primitive_desc_create(o, b.context().engine(), s.md(dst), srcs.length,
                                     axis, srcArray, attr));
-                    return Primitive.create(b.context(), arena, pd, kinds, layouts.toArray(MemoryDesc[]::new));
+                    return Primitive.create(b.context(), pd, kinds, layouts.toArray(MemoryDesc[]::new));
                 }
             });
             MemorySegment[] buffers = new MemorySegment[xs.size() + 1];
@@ -100,7 +100,7 @@ final class DnnlReorder {
                 buffers[i] = xs.get(i).data();
             }
             buffers[xs.size()] = y.data();
-            p.execute(b.context(), buffers);
+            p.execute(buffers);
         }
     }
 }
