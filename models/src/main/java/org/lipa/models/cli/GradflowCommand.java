@@ -1,6 +1,5 @@
 package org.lipa.models.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.GradientFlow;
 import org.lipa.models.analysis.GradientFlowSweep;
+import org.lipa.models.report.Json;
 import org.lipa.models.data.Mnist;
 import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
@@ -73,7 +73,7 @@ public final class GradflowCommand implements Callable<Integer> {
     long seed = 0;
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
-    Path out = Path.of("gradflow");
+    Path out = Path.of("lipa-out", "gradflow");
 
     @Option(names = "--no-plots", negatable = true, description = "Skip the PNG plots.")
     boolean plots = true;
@@ -129,7 +129,7 @@ public final class GradflowCommand implements Callable<Integer> {
             json.putAll(GradientFlowSweep.json(s, entries));
             json.put("plots", pngs.stream().map(p -> p.getFileName().toString()).toList());
             Path file = out.resolve("gradflow.json");
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(file.toFile(), json);
+            Json.write(file, json);
             summarize(s, entries);
             System.out.printf(Locale.ROOT, "wrote %s and %d plots in %.1f s%n", file, pngs.size(), (System.nanoTime() - start) / 1e9);
             return 0;

@@ -16,11 +16,15 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.lipa.analysis.Lipschitz;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.models.analysis.GradientFlow;
+import org.lipa.models.analysis.GradientFlowSweep;
 import org.lipa.models.analysis.LipschitzPlots;
 import org.lipa.models.analysis.LipschitzReport;
 import org.lipa.models.analysis.Weights;
 import org.lipa.models.experiments.AttentionScale;
 import org.lipa.models.experiments.Experiment;
+import org.lipa.models.init.Init;
+import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.Module;
 import org.lipa.models.optim.Optimizer;
@@ -67,7 +71,7 @@ public final class ReportCommand implements Callable<Integer> {
     private final Map<String, Object> json = new LinkedHashMap<>();
     private Html page;
     private int section;
-    private static final int SECTIONS = 4;
+    private static final int SECTIONS = 5;
 
     @Override
     public Integer call() throws Exception {
@@ -90,6 +94,7 @@ public final class ReportCommand implements Callable<Integer> {
             Trajectory path = train(cpu, net, arena, task);
             LipschitzReport.Report after = lipschitz(cpu, net, examples);
             lipschitzSection(before, after);
+            gradientFlowSection(cpu, task);
             attentionSection(cpu);
         }
         Duration took = Duration.between(start, Instant.now());
@@ -192,6 +197,47 @@ public final class ReportCommand implements Callable<Integer> {
                 + "Jacobian norm found at the test examples, before and after training (log scale). Training grows the weights' norms; "
                 + "for linear layers the two bars coincide, for activations the local norm is 1 where some unit is active.");
         json.put("lipschitz", Map.of("initialization", before, "trained", after));
+    }
+
+    private void gradientFlowSection(CpuBackend cpu, Workload.Task task) {
+        step("gradient flow across depth");
+        List<Integer> depths = quick ? List.of(4, 16) : List.of(4, 8, 16, 32);
+        List<GradientFlow.Variant> variants = List.of(GradientFlow.Variant.PLAIN, GradientFlow.Variant.RESIDUAL,
+                GradientFlow.Variant.NORM, GradientFlow.Variant.RESIDUAL_NORM);
+        List<Init.Scheme> inits = List.of(Init.Scheme.LECUN_NORMAL, Init.Scheme.HE_NORMAL_IN, Init.Scheme.ORTHOGONAL);
+        int in = (int) task.example()[0];
+        GradientFlowSweep.Settings settings = new GradientFlowSweep.Settings(in, task.classes(), 64, depths, variants, inits,
+                Activation.RELU, 1, 2, seed);
+        List<GradientFlowSweep.Entry> entries;
+        try (Arena arena = Arena.ofConfined()) {
+            GradientFlowSweep.Batch b = GradientFlowSweep.sample(arena, task.train(), task.data() == Workload.Data.MNIST ? "MNIST training"
+                    : "two spirals", 64, 1, seed);
+            entries = GradientFlowSweep.run(cpu, settings, b.x(), b.y(), s -> { });
+        }
+        Path dir = out.resolve("gradflow");
+        GradientFlowSweep.plot(dir, settings, entries);
+        int deepest = depths.get(depths.size() - 1);
+        page.heading("Gradient flow at initialization");
+        page.paragraph("ReLU MLPs of width 64 and depth " + depths + " at initialization (LeCun, He and orthogonal weights, zero "
+                + "biases), one batch of 64 training examples: the norm of the loss gradient with respect to each hidden representation "
+                + "h_l and each layer's weight, and the singular values of the Jacobian dh_L/dh_0 of the hidden blocks.");
+        List<List<String>> rows = new ArrayList<>();
+        for (GradientFlowSweep.Entry e : entries) {
+            if (e.depth() == deepest) {
+                rows.add(List.of(e.variant().label() + ", " + e.init().name().toLowerCase(Locale.ROOT), fmt(e.gradients().signalSpread()),
+                        fmt(e.gradients().weightSpread()), e.spectrum() == null ? "" : fmt(e.spectrum().meanSquared()),
+                        e.spectrum() == null ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * e.spectrum().fractionWithin(0.5, 2))));
+            }
+        }
+        page.table(List.of("depth " + deepest, "max/min |dL/dh_l|", "max/min |dL/dW_l|", "mean sigma^2", "sigma in [0.5, 2]"), rows);
+        for (GradientFlow.Variant v : variants) {
+            page.figure("gradflow/gradflow-signal-spread-" + v.label() + ".png", "How far the gradient norms |dL/dh_l| spread over the "
+                    + "layers of a " + v.label() + " network, against depth (log scale): a spread growing with depth is vanishing or "
+                    + "exploding gradients; a flat curve near 1 is healthy flow.");
+        }
+        page.figure("gradflow/gradflow-spectrum-plain-d" + deepest + ".png", "Sorted singular values of the hidden blocks' Jacobian, "
+                + "plain network of depth " + deepest + ", per initializer (log scale): dynamical isometry keeps them near 1.");
+        json.put("gradient_flow", GradientFlowSweep.json(settings, entries));
     }
 
     private void attentionSection(CpuBackend cpu) {
