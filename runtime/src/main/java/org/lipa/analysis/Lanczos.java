@@ -33,6 +33,17 @@ public final class Lanczos {
         if (!(tolerance > 0) || maxSteps < k) {
             throw new IllegalArgumentException("tolerance must be > 0 and maxSteps >= k, got " + tolerance + ", " + maxSteps);
         }
+        AnalysisEvent event = new AnalysisEvent();
+        event.begin();
+        Result r = iterate(op, k, tolerance, maxSteps, seed, n, m);
+        event.method = "lanczos";
+        event.iterations = r.steps();
+        event.converged = r.converged();
+        event.commit();
+        return r;
+    }
+
+    private static Result iterate(LinearOperator op, int k, double tolerance, int maxSteps, long seed, int n, int m) {
         int cap = Math.min(maxSteps, Math.min(n, m));
         List<double[]> vs = new ArrayList<>();
         List<double[]> us = new ArrayList<>();

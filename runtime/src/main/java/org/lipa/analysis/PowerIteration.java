@@ -36,6 +36,17 @@ public final class PowerIteration {
         if (!(tolerance > 0) || maxIterations < 1) {
             throw new IllegalArgumentException("tolerance must be > 0 and maxIterations >= 1, got " + tolerance + ", " + maxIterations);
         }
+        AnalysisEvent event = new AnalysisEvent();
+        event.begin();
+        Result r = iterate(op, tolerance, maxIterations, seed);
+        event.method = "power iteration";
+        event.iterations = r.iterations();
+        event.converged = r.converged();
+        event.commit();
+        return r;
+    }
+
+    private static Result iterate(LinearOperator op, double tolerance, int maxIterations, long seed) {
         double[] v = Spectral.randomUnit(Spectral.size(op.domain()), seed);
         double sigma = 0;
         double[] u = null;

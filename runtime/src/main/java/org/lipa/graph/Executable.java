@@ -2,6 +2,8 @@ package org.lipa.graph;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CancellationException;
+import org.lipa.ops.FiniteCheck;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -23,6 +25,11 @@ import org.lipa.tensor.TensorSpec;
  *
  * <p>Thread safety: immutable after construction; concurrent runs are safe when the backend's are
  * and each run has its own arena.
+ *
+ * <p>Operations: a run checks its thread's interrupt flag before each op and throws
+ * {@link CancellationException} when it is set (so a long analysis cancelled through its {@code Future}
+ * stops within one op and its arenas close as the exception unwinds); {@link FiniteCheck}'s mode scans
+ * each op's outputs; each run is a JFR event {@code org.lipa.GraphRun}.
  */
 public final class Executable {
     private final Graph graph;
@@ -198,8 +205,17 @@ public final class Executable {
             c.constant().checkAlive("constant " + c);
             env.put(c, c.constant());
         }
+        GraphRunEvent event = new GraphRunEvent();
+        event.begin();
         MemorySegment buffer = HostMemory.allocate(arena, planBytes);
-        for (Apply a : graph.applies()) {
+        List<Apply> applies = graph.applies();
+        boolean checkFinite = FiniteCheck.enabled();
+        for (int step = 0; step < applies.size(); step++) {
+            Apply a = applies.get(step);
+            // a cancelled analysis stops here; the caller's arena (and so this run's buffer) closes as it unwinds
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CancellationException("interrupted at step " + step + " of " + applies.size() + " (" + a.op().name() + ")");
+            }
             List<Tensor> in = new ArrayList<>(a.inputs().size());
             for (Node n : a.inputs()) {
                 in.add(env.get(n));
@@ -217,7 +233,14 @@ public final class Executable {
                 env.put(o, t);
             }
             backend.execute(a.op(), in, out);
+            if (checkFinite) {
+                FiniteCheck.check(a.op(), in, out, "in step " + step + " of " + applies.size() + " of a planned graph");
+            }
         }
+        event.applies = applies.size();
+        event.planBytes = planBytes;
+        event.backend = backend.name();
+        event.commit();
         List<Tensor> result = new ArrayList<>(graph.outputs().size());
         for (Node n : graph.outputs()) {
             result.add(env.get(n));

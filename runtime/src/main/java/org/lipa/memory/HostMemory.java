@@ -14,7 +14,29 @@ public final class HostMemory {
     /** Alignment in bytes of every host allocation. */
     public static final long ALIGNMENT = 64;
 
+    private static final java.util.concurrent.atomic.LongAdder ALLOCATIONS = new java.util.concurrent.atomic.LongAdder();
+    private static final java.util.concurrent.atomic.LongAdder ALLOCATED = new java.util.concurrent.atomic.LongAdder();
+    private static final java.util.concurrent.atomic.LongAdder LIVE = new java.util.concurrent.atomic.LongAdder();
+
     private HostMemory() {
+    }
+
+    /** Allocations made so far (tensors, plan buffers). */
+    public static long allocations() {
+        return ALLOCATIONS.sum();
+    }
+
+    /** Bytes allocated so far, freed or not. */
+    public static long allocatedBytes() {
+        return ALLOCATED.sum();
+    }
+
+    /**
+     * Bytes allocated and not yet freed: each allocation is counted out when its arena closes (arenas that
+     * never close, such as the global one, keep theirs). What a soak test watches return to its baseline.
+     */
+    public static long liveBytes() {
+        return LIVE.sum();
     }
 
     /**
@@ -29,7 +51,12 @@ public final class HostMemory {
         }
         checkAlive(arena);
         try {
-            return arena.allocate(bytes, ALIGNMENT);
+            MemorySegment m = arena.allocate(bytes, ALIGNMENT);
+            ALLOCATIONS.increment();
+            ALLOCATED.add(bytes);
+            LIVE.add(bytes);
+            // counted out when the arena frees it: a cleanup on the same arena, run at close, never by the GC
+            return m.reinterpret(arena, s -> LIVE.add(-bytes));
         } catch (OutOfMemoryError e) {
             // malloc said no: a size that cannot be had is a caller's error, not a JVM-wide emergency
             throw new IllegalArgumentException("cannot allocate " + bytes + " bytes of host memory", e);

@@ -60,7 +60,13 @@ public final class Eager extends Ops<Tensor> {
         for (TensorSpec s : outSpecs) {
             outputs.add(Tensor.zeros(arena, s.dtype(), s.shape()));
         }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new java.util.concurrent.CancellationException("interrupted before " + op.name());
+        }
         backend.execute(op, inputs, outputs);
+        if (FiniteCheck.enabled()) {
+            FiniteCheck.check(op, inputs, outputs, "(eager)");
+        }
         return outputs;
     }
 }

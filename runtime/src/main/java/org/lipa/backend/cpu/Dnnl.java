@@ -39,7 +39,15 @@ public final class Dnnl {
             Map.entry(dnnl_invalid_data_type(), new Status("dnnl_invalid_data_type",
                     "the data type cannot be inferred or compiled")));
 
+    /** Checked oneDNN calls made so far, by every backend: the downcall counter operators read. */
+    private static final java.util.concurrent.atomic.LongAdder CALLS = new java.util.concurrent.atomic.LongAdder();
+
     private Dnnl() {
+    }
+
+    /** oneDNN calls made through {@link #check} (nearly all of them: every call that returns a status). */
+    public static long downcalls() {
+        return CALLS.sum();
     }
 
     /**
@@ -50,6 +58,7 @@ public final class Dnnl {
      * @throws DnnlException naming {@code call}, the status and what it means
      */
     public static void check(int status, String call) {
+        CALLS.increment();
         if (status != dnnl_success()) {
             throw new DnnlException(call + " failed: " + describe(status), status);
         }

@@ -52,7 +52,12 @@ final class PrimitiveCache implements AutoCloseable {
                     return p;
                 }
             }
+            PrimitiveCreationEvent event = new PrimitiveCreationEvent();
+            event.begin();
             Primitive created = factory.get();
+            event.op = key.op().toString();
+            event.variant = key.variant();
+            event.commit();
             synchronized (this) {
                 if (closed) {
                     created.close();
