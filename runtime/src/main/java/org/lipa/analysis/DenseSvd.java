@@ -6,6 +6,8 @@ import java.util.Arrays;
  * Singular value decomposition of small dense matrices in double precision by one-sided Jacobi
  * rotations (Hestenes): accurate to a few ulps of the largest singular value, and simple enough to be
  * an independent reference for the iterative methods.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class DenseSvd {
     private final double[] sigma;

@@ -10,6 +10,8 @@ import java.util.List;
  * singular values of {@code B_j} approximate the largest of A, and the residual of the i-th is
  * {@code beta_j |last component of B_j's i-th right singular vector|}. Steps continue until the top k
  * residuals fall below {@code tolerance * sigma_i}, the dimension is exhausted, or the cap is reached.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Lanczos {
     private Lanczos() {

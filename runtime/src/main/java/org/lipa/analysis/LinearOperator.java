@@ -16,6 +16,8 @@ import org.lipa.tensor.TensorSpec;
  * A linear map given by its action and its adjoint's: {@code v -> A v} and {@code u -> A^T u}. Spectral
  * norms and singular values ({@link PowerIteration}, {@link Lanczos}) need nothing else, so they apply to
  * weight matrices, to convolutions as the operators they are, and to Jacobians of networks at a point.
+ *
+ * <p>Thread safety: the operators made here are as thread-safe as their backend; each call allocates in the arena it is given.
  */
 public interface LinearOperator {
     /** Shape and dtype of v. */

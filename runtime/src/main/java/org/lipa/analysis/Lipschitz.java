@@ -21,6 +21,8 @@ import org.lipa.tensor.TensorSpec;
  * searched over a data set and then improved by gradient ascent on {@code ||J(x)|| = u^T J(x) v} (u, v
  * the top singular vectors at x; the gradient of that bilinear form is one reverse pass through a JVP).
  * Power iteration underestimates each local norm, so the bound stays certified.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Lipschitz {
     private Lipschitz() {

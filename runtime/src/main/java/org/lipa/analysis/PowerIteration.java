@@ -12,6 +12,8 @@ package org.lipa.analysis;
  * PowerIteration.Result r = PowerIteration.run(LinearOperator.matrix(cpu, w), 1e-6, 500, 42);
  * double sigma = r.sigma();
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class PowerIteration {
     private PowerIteration() {

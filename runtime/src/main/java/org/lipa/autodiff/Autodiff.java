@@ -26,6 +26,8 @@ import org.lipa.tensor.TensorSpec;
  * Graph df = Autodiff.jvp(f);                     // (x, v) -> (f(x), J v)
  * Graph pull = Autodiff.vjp(f);                   // (x, u) -> (f(x), J^T u)
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Autodiff {
     private Autodiff() {

@@ -19,6 +19,8 @@ import org.lipa.tensor.Tensor;
  *     Tensor y = ops.relu(ops.matmul(x, w));
  * }
  * }</pre>
+ *
+ * <p>Thread safety: stated by each implementation; both {@code RefBackend} and {@code CpuBackend} accept concurrent {@code execute} calls.
  */
 public interface Backend extends AutoCloseable {
     /** A short name, like {@code ref} or {@code cpu (oneDNN 3.13)}. */

@@ -9,6 +9,8 @@ import org.lipa.ops.Op;
  * @param op      the primitive, with its parameters
  * @param inputs  argument nodes
  * @param outputs result nodes, in the order the op's shape rule gives them
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Apply(Op op, List<Node> inputs, List<Node> outputs) {
     @Override

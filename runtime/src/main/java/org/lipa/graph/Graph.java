@@ -24,6 +24,8 @@ import org.lipa.tensor.TensorSpec;
  *     Tensor y = f.run(step, List.of(x, w)).get(0);
  * }
  * }</pre>
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public final class Graph {
     /** A function of nodes to trace. */

@@ -7,6 +7,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * A symbolic tensor in a traced {@link Graph}: one of the graph's inputs, a constant captured while
  * tracing, or output {@code index} of an {@link Apply}. Nodes compare by identity.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public final class Node {
     private final Tracer owner;

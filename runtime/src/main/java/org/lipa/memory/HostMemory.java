@@ -9,6 +9,8 @@ import java.lang.foreign.MemorySegment;
  * <p>Every allocation belongs to the arena it is made in and is freed when that arena closes,
  * never by the garbage collector. Alignment is 64 bytes (a cache line and an AVX-512 vector), which
  * oneDNN's kernels prefer.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class HostMemory {
     /** Alignment in bytes of every host allocation. */

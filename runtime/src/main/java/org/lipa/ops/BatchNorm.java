@@ -10,6 +10,8 @@ import org.lipa.tensor.TensorSpec;
  * <p>Training: inputs {@code x, gamma, beta}; outputs {@code y}, the batch {@code mean [C]} and the
  * biased batch {@code variance [C]} (the caller updates running statistics).
  * Inference: inputs {@code x, gamma, beta, runningMean, runningVar}; output {@code y}.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record BatchNorm(double eps, boolean training) implements Op {
     public BatchNorm {

@@ -4,7 +4,11 @@ import java.util.List;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.TensorSpec;
 
-/** An elementwise function of two tensors whose shapes broadcast numpy-style. */
+/**
+ * An elementwise function of two tensors whose shapes broadcast numpy-style.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
+ */
 public record Binary(Kind kind) implements Op {
     public enum Kind { ADD, SUB, MUL, DIV, MAX, MIN }
 

@@ -6,6 +6,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * Copies a tensor of any strides into a contiguous one of dtype {@code to} (oneDNN's reorder).
  * With the same dtype this is how views are materialized.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Cast(org.lipa.tensor.DType to) implements Op {
     public Cast {

@@ -4,7 +4,11 @@ import java.util.List;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.TensorSpec;
 
-/** Joins tensors along {@code axis}; every other dimension must agree. */
+/**
+ * Joins tensors along {@code axis}; every other dimension must agree.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
+ */
 public record Concat(int axis) implements Op {
     @Override
     public List<TensorSpec> infer(List<TensorSpec> in) {

@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
  * 2-D convolution (cross-correlation, as in PyTorch): {@code x [N, C, H, W]}, {@code w [O, C/groups, KH, KW]},
  * optional {@code bias [O]}; result {@code [N, O, OH, OW]} with
  * {@code OH = (H + 2 padding.h - dilation.h (KH - 1) - 1) / stride.h + 1}. Dilation 1 means none.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Conv2d(Hw stride, Hw padding, Hw dilation, int groups) implements Op {
     public Conv2d {

@@ -9,6 +9,8 @@ import org.lipa.tensor.TensorSpec;
  * output cotangent {@code g [N, O, OH, OW]}; result {@code [O, C/groups, kernel.h, kernel.w]} with
  * {@code dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] x[n, group(o) C/groups + c, i s - pad + p dil, j s - pad + q dil]}.
  * It is bilinear in (x, g), and oneDNN's convolution backward-weights.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Conv2dWeightGrad(Hw stride, Hw padding, Hw dilation, int groups, Hw kernel) implements Op {
     public Conv2dWeightGrad {

@@ -9,6 +9,8 @@ import org.lipa.tensor.TensorSpec;
  * {@code conv_transpose2d}): {@code x [N, C, H, W]}, {@code w [C, O/groups, KH, KW]}, optional
  * {@code bias [O]}; result {@code [N, O, OH, OW]} with
  * {@code OH = (H - 1) stride.h - 2 padding.h + dilation.h (KH - 1) + outputPadding.h + 1}.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record ConvTranspose2d(Hw stride, Hw padding, Hw outputPadding, Hw dilation, int groups) implements Op {
     public ConvTranspose2d {

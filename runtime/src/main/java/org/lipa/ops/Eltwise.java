@@ -9,6 +9,8 @@ import org.lipa.tensor.TensorSpec;
  * @param kind  which function
  * @param alpha first parameter (see {@link Kind})
  * @param beta  second parameter (see {@link Kind})
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Eltwise(Kind kind, double alpha, double beta) implements Op {
     /** The functions; parameters unused by a kind must be 0. */

@@ -10,6 +10,8 @@ import org.lipa.tensor.TensorSpec;
  *
  * <p>Where f is not differentiable the value is the one oneDNN and PyTorch use: relu'(0) = alpha
  * (0 for plain relu), |x|' at 0 is 0, clip' is 1 strictly inside (lo, hi) and 0 elsewhere.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record EltwiseGrad(Eltwise.Kind kind, double alpha, double beta) implements Op {
     public EltwiseGrad {

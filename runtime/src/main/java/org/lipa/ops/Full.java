@@ -6,6 +6,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * A tensor of {@code spec} filled with {@code value}; takes no inputs. Differentiation uses it for
  * explicit zeros and ones (a symbolic zero needs no op; an output that must exist does).
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Full(TensorSpec spec, double value) implements Op {
     public Full {

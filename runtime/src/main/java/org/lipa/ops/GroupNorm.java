@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
  * Group normalization of {@code x [N, C, ...]}: channels split into {@code groups} groups, each
  * normalized over its channels and spatial positions, then scaled by {@code gamma [C]} and shifted by
  * {@code beta [C]}. Outputs {@code y}, {@code mean [N, groups]} and the biased {@code variance [N, groups]}.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record GroupNorm(int groups, double eps) implements Op {
     public GroupNorm {

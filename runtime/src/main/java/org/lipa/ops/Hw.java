@@ -5,6 +5,8 @@ package org.lipa.ops;
  *
  * @param h along the height
  * @param w along the width
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Hw(int h, int w) {
     /** The same size along both dimensions. */

@@ -10,6 +10,8 @@ import org.lipa.tensor.TensorSpec;
  * Inputs: {@code x}, optionally {@code gamma} and {@code beta}, both shaped like the normalized dimensions.
  * Outputs: {@code y}, and the {@code mean} and {@code variance} over the normalized dimensions
  * (shaped like the leading dimensions), which the backward pass reuses.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record LayerNorm(int normalizedRank, double eps) implements Op {
     public LayerNorm {

@@ -10,6 +10,8 @@ import org.lipa.tensor.TensorSpec;
  * {@code s = sqrt(variance + eps)} and {@code h = g gamma}:
  * {@code dx = (h - mean(h) - xhat mean(h xhat)) / s}, {@code dgamma = sum(g xhat)}, {@code dbeta = sum(g)}
  * (means over the normalized dimensions, sums over the leading ones). oneDNN's layer-normalization backward.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record LayerNormGrad(int normalizedRank, double eps, boolean affine) implements Op, Composite {
     public LayerNormGrad {

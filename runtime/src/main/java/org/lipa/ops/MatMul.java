@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
  * Batched matrix product {@code a @ b (+ bias)}: {@code a [..., M, K]}, {@code b [..., K, N]}, result
  * {@code [..., M, N]}, where the batch dimensions broadcast numpy-style and an optional third input
  * {@code bias} broadcasts to the result. Transposed operands are passed as transposed views.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record MatMul() implements Op {
     @Override

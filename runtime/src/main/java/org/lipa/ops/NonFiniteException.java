@@ -1,6 +1,10 @@
 package org.lipa.ops;
 
-/** Thrown in {@link FiniteCheck}'s mode by the first op whose output holds NaN or an infinity. */
+/**
+ * Thrown in {@link FiniteCheck}'s mode by the first op whose output holds NaN or an infinity.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
+ */
 public final class NonFiniteException extends ArithmeticException {
     private final transient Op op;
 

@@ -13,6 +13,8 @@ import org.lipa.tensor.TensorSpec;
  * {@code dbeta = sum(g)} per channel. oneDNN's batch- and group-normalization backward.
  *
  * @param groups 0 for batch normalization (statistics per channel), else the number of groups
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record NormGrad(int groups, double eps) implements Op, Composite {
     public NormGrad {

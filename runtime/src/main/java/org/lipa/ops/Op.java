@@ -9,6 +9,8 @@ import org.lipa.tensor.TensorSpec;
  *
  * <p>The type is sealed so that every switch over ops (backends, differentiation rules) is checked
  * for exhaustiveness by the compiler: an op without a kernel or a rule does not compile.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public sealed interface Op permits MatMul, Conv2d, ConvTranspose2d, Conv2dWeightGrad, Eltwise, EltwiseGrad, Softmax, SoftmaxGrad,
         LayerNorm, LayerNormGrad, BatchNorm, NormGrad,

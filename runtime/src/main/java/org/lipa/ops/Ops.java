@@ -17,6 +17,8 @@ import org.lipa.tensor.TensorSpec;
  * primitives, so they have one home and need no rules of their own.
  *
  * @param <T> the value type: {@link org.lipa.tensor.Tensor} or a graph node
+ *
+ * <p>Thread safety: that of the implementation: {@code Eager} allocates in its arena (a confined arena confines it to one thread), a tracer records one trace on one thread.
  */
 public abstract class Ops<T> {
 

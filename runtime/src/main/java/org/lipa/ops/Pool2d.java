@@ -7,6 +7,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * 2-D max or average pooling of {@code x [N, C, H, W]} with symmetric zero padding (PyTorch's
  * {@code max_pool2d} / {@code avg_pool2d}, floor mode). Output size as for {@link Conv2d} without dilation.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Pool2d(Kind kind, Hw kernel, Hw stride, Hw padding) implements Op {
     /** Max, average counting padded zeros ({@code count_include_pad=True}), or average over real elements. */

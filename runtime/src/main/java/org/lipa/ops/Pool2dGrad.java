@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
  * output cotangent {@code g}; result shaped like {@code x}. Average pooling spreads each cotangent
  * evenly over its window (its adjoint; x only gives the shape); max pooling sends it to the window's
  * maximum, the first one in row-major order on ties (as oneDNN and PyTorch do).
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Pool2dGrad(Pool2d pool) implements Op {
     public Pool2dGrad {

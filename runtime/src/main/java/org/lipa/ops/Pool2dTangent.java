@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
  * tangent {@code v} shaped like it; the result is shaped like the pooled output. Average pooling is
  * linear, so this is the average pooling of {@code v}; max pooling picks {@code v} at each window's
  * maximum of {@code x} (the first on ties). It is the transpose of {@link Pool2dGrad}.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Pool2dTangent(Pool2d pool) implements Op {
     public Pool2dTangent {

@@ -17,6 +17,8 @@ import org.lipa.tensor.TensorSpec;
  * generator, so a kernel can fill any slice independently. Uniform draws are in {@code [0, 1)} with 53
  * random bits; normal draws use Box-Muller on two uniforms; Bernoulli draws are 1 with probability
  * {@code p}, else 0. The sample has no derivative with respect to anything.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record RandomSample(Distribution distribution, double p, TensorSpec spec) implements Op {
     /** What is drawn. */

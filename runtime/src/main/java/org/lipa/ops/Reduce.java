@@ -8,6 +8,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * A reduction over {@code axes} (sorted, non-negative, distinct once inferred against a rank; an empty
  * list means every axis). Reduced axes stay as size 1 when {@code keepDims}, else they are dropped.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Reduce(Kind kind, List<Integer> axes, boolean keepDims) implements Op {
     /** Sum, mean, max, min, and the Euclidean norm sqrt(sum x^2). */

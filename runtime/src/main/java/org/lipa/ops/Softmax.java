@@ -6,6 +6,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * Softmax {@code exp(x - max) / sum exp(x - max)} along {@code axis}, or its logarithm when {@code log}.
  * A negative axis counts from the end.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Softmax(int axis, boolean log) implements Op {
     @Override

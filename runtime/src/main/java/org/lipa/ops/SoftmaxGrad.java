@@ -7,6 +7,8 @@ import org.lipa.tensor.TensorSpec;
  * The gradient of {@link Softmax} from its output: inputs {@code y} (the softmax or log-softmax) and the
  * cotangent {@code g}; result {@code y (g - sum(g y))} for softmax and {@code g - exp(y) sum(g)} for
  * log-softmax, sums along {@code axis}. oneDNN's softmax backward.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record SoftmaxGrad(int axis, boolean log) implements Op, Composite {
     @Override

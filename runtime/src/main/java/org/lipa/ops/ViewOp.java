@@ -7,6 +7,8 @@ import org.lipa.tensor.TensorSpec;
 /**
  * An op that only reinterprets its input's elements (new shape or strides over the same storage)
  * and so needs no kernel: applied to a concrete tensor it returns a view.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute, ViewOp.Expand, ViewOp.Slice {
 

@@ -6,6 +6,8 @@ package org.lipa.tensor;
  * <p>{@code F32} is the working type of the native backends, {@code F64} the type of the reference
  * backend that serves as the test oracle, and {@code BF16} a storage type (16-bit brain float:
  * the upper half of an IEEE binary32, rounded to nearest even on the way in).
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public enum DType {
     F32(4),

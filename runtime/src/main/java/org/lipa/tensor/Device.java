@@ -5,6 +5,8 @@ package org.lipa.tensor;
  *
  * @param kind  the kind of memory
  * @param index the device ordinal; 0 for the host
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Device(Kind kind, int index) {
     /** Kinds of memory. */

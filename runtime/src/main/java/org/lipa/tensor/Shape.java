@@ -8,6 +8,8 @@ import java.util.Arrays;
  * <p>Sizes are non-negative and their product (reading a size 0 as 1) must fit in a {@code long}; a
  * scalar has rank 0.
  * Example: {@code Shape.of(32, 3, 28, 28).size()} is 75264.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public final class Shape {
     /** The most dimensions a tensor may have (oneDNN's limit). */

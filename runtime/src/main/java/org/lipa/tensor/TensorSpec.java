@@ -7,6 +7,8 @@ import java.util.Objects;
  *
  * @param shape the dimensions
  * @param dtype the element type
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record TensorSpec(Shape shape, DType dtype) {
     public TensorSpec {

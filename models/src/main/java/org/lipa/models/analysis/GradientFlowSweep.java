@@ -26,6 +26,8 @@ import org.lipa.tensor.Tensor;
  * List<GradientFlowSweep.Entry> r = GradientFlowSweep.run(cpu, s, x, y, System.out::println);
  * List<Path> pngs = GradientFlowSweep.plot(dir, s, r);
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class GradientFlowSweep {
     private GradientFlowSweep() {

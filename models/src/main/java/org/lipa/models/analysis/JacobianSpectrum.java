@@ -16,6 +16,8 @@ import org.lipa.analysis.DenseSvd;
  * }</pre>
  *
  * @param singularValues per input, the singular values in descending order
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record JacobianSpectrum(List<double[]> singularValues) {
     public JacobianSpectrum {

@@ -5,7 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.lipa.models.report.Charts;
 
-/** The Lipschitz report's figure: per module, the upper bound beside the largest local norm found. */
+/**
+ * The Lipschitz report's figure: per module, the upper bound beside the largest local norm found.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
+ */
 public final class LipschitzPlots {
     private LipschitzPlots() {
     }

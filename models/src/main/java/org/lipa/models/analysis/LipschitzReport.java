@@ -44,6 +44,8 @@ import org.lipa.tensor.TensorSpec;
  * r.parts().forEach(p -> System.out.println(p.name() + " <= " + p.upper() + ", >= " + p.local()));
  * System.out.println(r.lowerBound() + " <= L <= " + r.productBound());
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class LipschitzReport {
     private LipschitzReport() {

@@ -16,6 +16,8 @@ import org.lipa.tensor.TensorSpec;
  * Weights mid = w.plus(0.5, other.minus(w));
  * List<Tensor> p = mid.tensors(arena);
  * }</pre>
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Weights(List<TensorSpec> specs, double[] values) {
     public Weights {

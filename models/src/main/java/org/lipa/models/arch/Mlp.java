@@ -21,6 +21,8 @@ import org.lipa.ops.Ops;
  * {@code residual}), then {@code head: width -> out}. State names: {@code input, blocks.i.branch.*, head}.
  * For the plain {@code 784-256-256-10} network with PyTorch's {@code nn.Sequential} names use
  * {@link Sequential#mlp}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Mlp extends Container {
     /** The normalization inside each hidden block. */

@@ -26,6 +26,8 @@ import org.lipa.tensor.Tensor;
  * {@link Norm#NONE} removes batch norm; {@link Norm#FIXUP} removes it and adds Fixup's scalar biases and
  * multiplier (Zhang et al., 2019), to be initialized with {@code ModuleInit.fixup}. State names follow
  * torchvision: {@code conv1, bn1, layer1.0.conv1, layer1.0.bn1, ..., layer2.0.shortcut.0, fc}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class ResNet extends Container {
     /** What normalizes the convolutions. */

@@ -21,6 +21,8 @@ import org.lipa.tensor.Tensor;
  * the synthetic sequence data sets hold them) are embedded, given learned positions, passed through
  * {@code depth} blocks, normalized, averaged over positions and classified. State names: {@code embed,
  * pos_embed, blocks.i.*, norm, head}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class SequenceTransformer extends Container {
     private final int length;

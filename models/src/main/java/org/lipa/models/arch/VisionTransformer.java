@@ -24,6 +24,8 @@ import org.lipa.tensor.Tensor;
  * <pre>{@code
  * var vit = new VisionTransformer(arena, new Random(0), Attention.Kind.DOT, 1, 28, 7, 64, 4, 4, 2, 10);
  * }</pre>
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class VisionTransformer extends Container {
     private final int blocks;

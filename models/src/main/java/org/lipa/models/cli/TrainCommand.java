@@ -23,6 +23,8 @@ import picocli.CommandLine.Option;
 /**
  * Trains a classifier and reports accuracy and time per epoch; resumable from its checkpoint, and saves
  * the weights as safetensors with PyTorch names.
+ *
+ * <p>Thread safety: one instance per command-line invocation; not for sharing.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model (mlp, resnet, vit, transformer) on a data set (mnist, fashion_mnist, spirals, sequence) "

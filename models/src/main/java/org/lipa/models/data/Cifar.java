@@ -9,6 +9,8 @@ import java.util.List;
  * The CIFAR binary format: fixed-size records of label byte(s) followed by 3072 pixel bytes (1024 red,
  * 1024 green, 1024 blue, each 32x32 row-major). CIFAR-10 has one label byte; CIFAR-100 two (coarse,
  * fine; the fine label is used). Pixels are scaled to [0, 1] and standardized per channel.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Cifar {
     /** Pixel bytes per record: 3 channels of 32x32. */

@@ -13,6 +13,8 @@ import org.lipa.tensor.Tensor;
  * @param width     features per example
  * @param labels    class of each example
  * @param classes   number of classes
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public record Dataset(float[] features, int width, int[] labels, int classes) {
     /**

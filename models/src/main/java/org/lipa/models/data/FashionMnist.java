@@ -11,6 +11,8 @@ import java.util.List;
  * {@code dataset-fashion-mnist} installs the four files, gzipped, in {@link #defaultDirectory()}; any
  * other folder holding them, plain or gzipped, works too. The files have the same names and layout as
  * MNIST's ({@link Mnist#FILES}).
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class FashionMnist {
     /** The Debian package that carries the files. */

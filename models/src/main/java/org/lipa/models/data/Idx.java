@@ -13,6 +13,8 @@ import java.util.zip.GZIPInputStream;
  * big-endian 32-bit dimensions, then the data. Only unsigned bytes (type 0x08) are used by these sets.
  * Gzipped files are recognized by their magic bytes. Headers are checked against the file's size before
  * anything is allocated, so a hostile or truncated file is rejected with what was wrong.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Idx {
     /** The dims and the bytes of an IDX file. */

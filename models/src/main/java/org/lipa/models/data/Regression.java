@@ -12,6 +12,8 @@ import org.lipa.tensor.Tensor;
  * @param width    features per example, at least 1
  * @param targets  {@code n * outputs} values, row-major
  * @param outputs  targets per example, at least 1
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public record Regression(float[] features, int width, float[] targets, int outputs) {
     /**

@@ -8,6 +8,8 @@ import java.util.SplittableRandom;
  * Synthetic tasks that need nothing to download, each a pure function of its arguments and seed: two
  * spirals (classification in the plane), teacher-student regression, and the majority token of a sequence
  * (a classification task for sequence models).
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Synthetic {
     private Synthetic() {

@@ -15,6 +15,8 @@ import org.lipa.backend.Backend;
  * Experiment.Result r = new ResidualVsPlain().run(new Experiment.Context(cpu, dir, 0, Experiment.Size.SMALL, System.out::println));
  * System.out.println(r.holds() + ": " + r.evidence());
  * }</pre>
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public interface Experiment {
     /** The name on the command line, lowercase with dashes ({@code residual-vs-plain}). */

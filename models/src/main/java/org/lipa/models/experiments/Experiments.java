@@ -3,7 +3,11 @@ package org.lipa.models.experiments;
 import java.util.List;
 import java.util.Optional;
 
-/** Every named experiment, in the order {@code lipa experiment --list} shows them. */
+/**
+ * Every named experiment, in the order {@code lipa experiment --list} shows them.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
+ */
 public final class Experiments {
     private Experiments() {
     }

@@ -10,6 +10,8 @@ import java.util.Random;
  * <pre>{@code
  * float[] w = Init.heNormal(new Random(0), 512, 784, Init.Fan.IN);   // variance 2 / 784
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Init {
     private Init() {

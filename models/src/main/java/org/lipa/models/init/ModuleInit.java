@@ -24,6 +24,8 @@ import org.lipa.tensor.TensorSpec;
  * ModuleInit.reinitialize(mlp, Init.Scheme.ORTHOGONAL, new Random(0));
  * List<Double> variances = ModuleInit.lsuv(cpu, mlp, batch, 0.1, 10, new Random(0));
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class ModuleInit {
     private ModuleInit() {

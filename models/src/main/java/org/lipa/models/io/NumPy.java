@@ -62,6 +62,8 @@ import org.lipa.tensor.Tensor;
  *     Tensor wt = NumPy.loadNpz(Path.of("m.npz"), arena).get("w");   // f32 [3, 2]
  * }
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class NumPy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};

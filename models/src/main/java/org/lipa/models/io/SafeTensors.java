@@ -28,6 +28,8 @@ import org.lipa.tensor.Tensor;
  * <p>Every header claim is checked against the file before anything is allocated: header length, each
  * tensor's size from dtype and shape against its offsets, offsets inside the data, and no two tensors
  * overlapping. A hostile or truncated file fails with a message naming the tensor and what was wrong.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class SafeTensors {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -3,7 +3,11 @@ package org.lipa.models.nn;
 import java.util.Map;
 import org.lipa.ops.Ops;
 
-/** A parameter-free elementwise nonlinearity. */
+/**
+ * A parameter-free elementwise nonlinearity.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
+ */
 public enum Activation implements Module {
     RELU, TANH, GELU, SIGMOID;
 

@@ -23,6 +23,8 @@ import org.lipa.tensor.Tensor;
  *     {@code softmax(cos(q_i, k_j) * exp(logit_scale)) v} with a learnable {@code logit_scale [heads, 1, 1]}
  *     (initially log 10, capped at log 100); scores are bounded whatever the input's scale.</li>
  * </ul>
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Attention extends Container {
     /** The similarity that weights the values. */

@@ -15,6 +15,8 @@ import org.lipa.tensor.Tensor;
  * (zeros); buffers {@code running_mean} (zeros) and {@code running_var} (ones). In training mode the
  * batch's statistics normalize and the running ones move toward them by {@code momentum}, the variance
  * unbiased ({@code n / (n - 1)}) as PyTorch does; in evaluation mode the running statistics normalize.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class BatchNorm implements Module {
     private final Map<String, Tensor> params = new LinkedHashMap<>();

@@ -11,6 +11,8 @@ import org.lipa.tensor.Tensor;
  * A module made of named sub-modules (and possibly parameters of its own), whose state names are the
  * children's prefixed with the child's name, as PyTorch names them. Subclasses register children in
  * their constructor and call them with {@link #call}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public abstract class Container implements Module {
     private final Map<String, Module> children = new LinkedHashMap<>();

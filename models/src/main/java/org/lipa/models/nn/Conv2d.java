@@ -13,6 +13,8 @@ import org.lipa.tensor.Tensor;
 /**
  * 2-D convolution with {@code weight [out, in/groups, k, k]} and {@code bias [out]}, initialized as PyTorch
  * does by default: uniform on {@code [-1/sqrt(fanIn), 1/sqrt(fanIn))}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Conv2d implements LinearMap {
     private final Map<String, Tensor> params = new LinkedHashMap<>();

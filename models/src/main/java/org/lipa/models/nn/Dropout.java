@@ -14,6 +14,8 @@ import org.lipa.tensor.TensorSpec;
  * branch) is zeroed with probability {@code p} and the rest scaled by {@code 1 / (1 - p)}; in evaluation
  * mode the identity. Masks are drawn from the {@link Module#RNG_KEY} buffer, which each training forward
  * advances, so a traced training step draws a fresh mask per run and a checkpoint resumes the stream.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Dropout implements Module {
     private final Map<String, Tensor> buffers;

@@ -11,6 +11,8 @@ import org.lipa.tensor.Tensor;
  * A lookup table {@code weight [vocab, dim]} (normal(0, 1) as in PyTorch), applied to one-hot tokens
  * {@code [..., vocab]}: the lookup is a matmul, so it is differentiable like any other layer and runs on
  * the same kernels (Lipa's tensors hold floating-point values only).
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Embedding implements Module {
     private final Map<String, Tensor> params;

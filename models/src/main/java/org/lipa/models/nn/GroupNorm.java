@@ -8,7 +8,11 @@ import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
-/** Group normalization of {@code [N, C, ...]} over {@code groups} channel groups, with learnable {@code weight} and {@code bias} per channel. */
+/**
+ * Group normalization of {@code [N, C, ...]} over {@code groups} channel groups, with learnable {@code weight} and {@code bias} per channel.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
+ */
 public final class GroupNorm implements Module {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final int groups;

@@ -8,7 +8,11 @@ import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
-/** Layer normalization over the trailing {@code shape} with learnable {@code weight} (ones) and {@code bias} (zeros). */
+/**
+ * Layer normalization over the trailing {@code shape} with learnable {@code weight} (ones) and {@code bias} (zeros).
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
+ */
 public final class LayerNorm implements Module {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final double eps;

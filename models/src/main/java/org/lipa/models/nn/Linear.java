@@ -12,6 +12,8 @@ import org.lipa.tensor.Tensor;
 /**
  * {@code y = x W^T + b} with {@code weight [out, in]} and {@code bias [out]}, initialized as PyTorch does
  * by default: uniform on {@code [-1/sqrt(in), 1/sqrt(in))} for both.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Linear implements LinearMap {
     private final Map<String, Tensor> params = new LinkedHashMap<>();

@@ -5,7 +5,11 @@ import org.lipa.ops.Hw;
 import org.lipa.ops.Ops;
 import org.lipa.tensor.Tensor;
 
-/** Parameter-free shape and pooling layers. */
+/**
+ * Parameter-free shape and pooling layers.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
+ */
 public sealed interface Reshape extends Module {
     @Override
     default Map<String, Tensor> parameters() {

@@ -7,6 +7,8 @@ import org.lipa.ops.Ops;
  * {@code y = shortcut(x) + branch(x)}, the identity shortcut when none is given, and {@code y = branch(x)}
  * in the no-shortcut ("plain") variant that gradient-flow experiments compare against. State names:
  * {@code branch.*}, {@code shortcut.*}.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Residual extends Container {
     private final boolean hasShortcut;

@@ -10,6 +10,8 @@ import org.lipa.ops.Ops;
 /**
  * Modules applied in order; state names are prefixed with the module's index, as in PyTorch's
  * {@code nn.Sequential} ({@code 0.weight}, {@code 2.bias}, ...).
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class Sequential extends Container {
     private final List<Module> modules;

@@ -20,6 +20,8 @@ import org.lipa.tensor.Tensor;
  * <p>Each training forward uses the vector from the previous step ({@code sigma = ||A u||}, {@code u} a
  * unit vector, held constant as PyTorch detaches it) and then stores {@code A^T A u / ||A^T A u||}; in
  * evaluation mode the vector is not updated. {@link #warmUp} runs extra iterations, as after loading.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class SpectralNorm implements LinearMap {
     private final LinearMap inner;

@@ -10,6 +10,8 @@ import org.lipa.ops.Ops;
  * GELU), each in a residual connection, with layer norm before each branch ({@link Norm#PRE}, as in ViT and
  * GPT-2; trains without warmup) or after each sum ({@link Norm#POST}, the original Transformer). DropPath
  * on the branches when {@code dropPath > 0}. State names: {@code norm1, attn, norm2, mlp.0, mlp.2} as timm's ViT.
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class TransformerBlock extends Container {
     /** Where layer norm sits. */

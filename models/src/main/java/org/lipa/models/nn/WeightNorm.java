@@ -16,6 +16,8 @@ import org.lipa.tensor.Tensor;
  * <pre>{@code
  * LinearMap layer = new WeightNorm(arena, new Linear(arena, rnd, 784, 256, true));
  * }</pre>
+ *
+ * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
 public final class WeightNorm implements LinearMap {
     private final LinearMap inner;

@@ -7,6 +7,8 @@ package org.lipa.models.optim;
  * Schedule s = Schedule.cosine(1e-3, 1e-5, 10_000).withWarmup(500);
  * optimizer.setLearningRate(s.lr(step));
  * }</pre>
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 @FunctionalInterface
 public interface Schedule {

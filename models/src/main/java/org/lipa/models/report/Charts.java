@@ -27,6 +27,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Charts.line(dir.resolve("loss.png"), "Training loss", "epoch", "loss", Charts.Scale.LOG,
  *         List.of(new Charts.Series("train", epochs, losses)));
  * }</pre>
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Charts {
     private static final int WIDTH = 760;

@@ -14,6 +14,8 @@ import java.util.List;
  * page.heading("Training").paragraph("97.8% test accuracy").figure("loss.png", "Training loss per step");
  * page.write(dir.resolve("index.html"));
  * }</pre>
+ *
+ * <p>Thread safety: not thread-safe; build and write a page from one thread.
  */
 public final class Html {
     private final StringBuilder body = new StringBuilder();

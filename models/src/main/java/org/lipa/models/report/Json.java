@@ -6,7 +6,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Every number of an analysis as a JSON file, pretty-printed; records, maps, lists and arrays as Jackson writes them. */
+/**
+ * Every number of an analysis as a JSON file, pretty-printed; records, maps, lists and arrays as Jackson writes them.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
+ */
 public final class Json {
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);

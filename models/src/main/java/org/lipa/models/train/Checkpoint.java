@@ -15,6 +15,8 @@ import org.lipa.tensor.Tensor;
  * example the data-order seed and batch index). Resuming restores all of it in place, so a resumed run
  * repeats the uninterrupted one bit for bit on the same backend. The file is written to a temporary
  * name and moved into place, so a run killed while saving keeps the previous checkpoint.
+ *
+ * <p>Thread safety: not thread-safe; use one instance per thread.
  */
 public final class Checkpoint {
     private Checkpoint() {

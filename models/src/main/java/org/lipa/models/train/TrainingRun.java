@@ -30,6 +30,8 @@ import org.lipa.tensor.TensorSpec;
  * var run = new TrainingRun(cpu, mlp, optimizer, Schedule.constant(1e-3), data.train(), data.test(), 128, 784);
  * List<TrainingRun.Epoch> history = run.fit(3, 0, Path.of("run.ckpt"), 100, TrainingRun.Listener.NONE);
  * }</pre>
+ *
+ * <p>Thread safety: not thread-safe; use one instance per thread.
  */
 public final class TrainingRun {
     /** What one epoch gave. */

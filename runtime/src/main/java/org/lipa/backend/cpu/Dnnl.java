@@ -12,6 +12,8 @@ import java.util.Map;
  * from {@code dnnl_status_t} in {@code oneapi/dnnl/dnnl_common_types.h}. The values come from the
  * generated bindings, not from literals, so a regenerated header cannot silently renumber them.
  * Reading these constants does not need the native library to be loaded.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class Dnnl {
     private record Status(String name, String meaning) {

@@ -8,6 +8,8 @@ package org.lipa.backend.cpu;
  * <p>Loading problems surface as this exception rather than as {@link UnsatisfiedLinkError} or
  * {@link IllegalArgumentException} from the FFM API, so a caller can catch one type to fall back to
  * another backend.
+ *
+ * <p>Thread safety: immutable, so safe to share between threads.
  */
 public final class DnnlException extends RuntimeException {
     /** {@link #status()} of an exception that is about loading the library, not about a call. */

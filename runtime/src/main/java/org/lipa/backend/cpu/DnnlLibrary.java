@@ -53,6 +53,8 @@ import org.lipa.bindings.dnnl.dnnl_version_t;
  * {@code libdnnl.so.3} passed to {@link System#load}: the bindings were generated without
  * {@code --library} and resolve every symbol through {@link SymbolLookup#loaderLookup()}, that is, through
  * the libraries this class loader has loaded. Every failure is a {@link DnnlException} naming the path.
+ *
+ * <p>Thread safety: loading is synchronized and happens once; safe from any thread.
  */
 public final class DnnlLibrary {
     /** System property naming a {@code libdnnl.so.3} to load instead of the bundled one. */
