@@ -151,20 +151,22 @@ public final class Hessian implements SymmetricSpectrum.Operator {
         List<TensorSpec> specs = loss.specs();
         double[] full = embed(v).values();
         double[] sum = new double[full.length];
-        for (Batch b : batches) {
-            try (Arena step = Arena.ofConfined()) {
-                List<Tensor> dirs = new Weights(specs, full).tensors(step);
-                List<Tensor> hv = loss.hvp(step, point, b.x(), b.y(), dirs);
-                int at = 0;
-                for (int i = 0; i < specs.size(); i++) {
-                    int n = Math.toIntExact(specs.get(i).shape().size());
-                    if (inside[i]) {
-                        double[] part = hv.get(i).toDoubleArray();
-                        for (int k = 0; k < n; k++) {
-                            sum[at + k] += part[k];
+        try (Arena product = Arena.ofConfined()) {
+            List<Tensor> dirs = new Weights(specs, full).tensors(product);
+            for (Batch b : batches) {
+                try (Arena step = Arena.ofConfined()) { // one batch's activations and tape at a time
+                    List<Tensor> hv = loss.hvp(step, point, b.x(), b.y(), dirs);
+                    int at = 0;
+                    for (int i = 0; i < specs.size(); i++) {
+                        int n = Math.toIntExact(specs.get(i).shape().size());
+                        if (inside[i]) {
+                            double[] part = hv.get(i).toDoubleArray();
+                            for (int k = 0; k < n; k++) {
+                                sum[at + k] += part[k];
+                            }
                         }
+                        at += n;
                     }
-                    at += n;
                 }
             }
         }

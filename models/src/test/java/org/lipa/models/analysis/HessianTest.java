@@ -6,7 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -16,7 +26,12 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lipa.models.cli.HessianCommand;
+import org.lipa.models.io.SafeTensors;
+import picocli.CommandLine;
 import org.lipa.backend.ref.RefBackend;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Linear;
@@ -24,8 +39,8 @@ import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
 import org.lipa.ops.Ops;
 import org.lipa.tensor.DType;
-import org.lipa.tensor.Tensor;
 import org.lipa.models.train.Trainer;
+import org.lipa.tensor.Tensor;
 
 /**
  * The Hessian spectra against an explicit Hessian built independently: central differences of the
@@ -323,6 +338,60 @@ class HessianTest {
         assertThrows(IllegalArgumentException.class,
                 () -> Hessian.of(f, f.current(), List.of(new Hessian.Batch(x8, y8), new Hessian.Batch(x, y))));
         assertThrows(IllegalArgumentException.class, () -> Hessian.of(f, f.current().subList(1, 4), List.of(new Hessian.Batch(x8, y8))));
+    }
+
+    @Test
+    @Tag("cpu")
+    void theCommandWritesItsReportAndPlots(@TempDir Path dir) throws IOException {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = new CommandLine(new HessianCommand()).setCaseInsensitiveEnumValuesAllowed(true).setErr(new PrintWriter(new StringWriter()))
+                    .execute("--data", "spirals", "--hidden", "8", "--batches", "2", "--batch-size", "16", "--top-k", "2",
+                            "--slq-steps", "12", "--max-iter", "40", "--blocks", "--save-eigenvectors", "--out", dir.toString());
+        } finally {
+            System.setOut(old);
+        }
+        String printed = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, printed);
+        assertTrue(printed.contains("top eigenvalues") && printed.contains("trace") && printed.contains("block 0"), printed);
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("hessian.json").toFile());
+        assertEquals(2 * 8 + 8 + 8 * 2 + 2, json.get("parameters").asInt());
+        JsonNode top = json.get("top").get("eigenvalues");
+        assertEquals(2, top.size());
+        assertTrue(Math.abs(top.get(0).asDouble()) >= Math.abs(top.get(1).asDouble()) * 0.99, "by magnitude: " + top);
+        JsonNode density = json.get("density");
+        assertEquals(12, density.get("nodes").get(0).size());
+        double step = density.get("grid").get(1).asDouble() - density.get("grid").get(0).asDouble();
+        double mass = 0;
+        for (JsonNode v : density.get("density")) {
+            mass += v.asDouble() * step;
+        }
+        assertEquals(1, mass, 1e-9);
+        // a principal block's eigenvalues interlace the whole Hessian's: no block's top exceeds the top in magnitude,
+        // and the block traces add up to the trace (each within its standard error)
+        JsonNode blocks = json.get("blocks");
+        assertEquals(2, blocks.size());
+        double sum = 0;
+        double variance = Math.pow(json.get("trace").get("standardError").asDouble(), 2);
+        for (JsonNode b : blocks) {
+            assertTrue(Math.abs(b.get("topEigenvalue").asDouble()) <= 1.01 * Math.abs(top.get(0).asDouble()), b.toString());
+            sum += b.get("trace").asDouble();
+            variance += Math.pow(b.get("traceStandardError").asDouble(), 2);
+        }
+        assertEquals(json.get("trace").get("estimate").asDouble(), sum, 4 * Math.sqrt(variance));
+        for (String png : List.of("density.png", "blocks-top-eigenvalue.png", "blocks-trace.png")) {
+            byte[] head = Arrays.copyOf(Files.readAllBytes(dir.resolve(png)), 4);
+            assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head, png);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Map<String, Tensor> v = SafeTensors.load(dir.resolve("eigenvector-1.safetensors"), a);
+            assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias"), List.copyOf(v.keySet()));
+        }
+        assertEquals(2, new CommandLine(new HessianCommand()).setErr(new PrintWriter(new StringWriter())).execute("--batches", "0",
+                "--data", "SPIRALS", "--out", dir.toString()));
     }
 
     static Problem problem(Module net, List<Hessian.Batch> batches, Trainer.Loss lossFn) {
