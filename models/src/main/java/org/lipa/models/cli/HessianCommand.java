@@ -1,7 +1,5 @@
 package org.lipa.models.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -28,6 +26,7 @@ import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
 import org.lipa.models.report.Charts;
+import org.lipa.models.report.Json;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -107,7 +106,7 @@ public final class HessianCommand implements Callable<Integer> {
     long seed = 0;
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
-    Path out = Path.of("hessian-report");
+    Path out = Path.of("lipa-out", "hessian");
 
     @Override
     public Integer call() throws IOException {
@@ -267,7 +266,7 @@ public final class HessianCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "blocks: %.1f s%n", blockSeconds);
         }
         json.put("hessianVectorProducts", h.products());
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("hessian.json").toFile(), json);
+        Json.write(out.resolve("hessian.json"), json);
         System.out.println("wrote " + out.resolve("hessian.json") + " and plots");
         return 0;
     }

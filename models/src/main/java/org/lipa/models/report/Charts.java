@@ -59,6 +59,7 @@ public final class Charts {
     public static void line(Path png, String title, String xLabel, String yLabel, Scale scale, List<Series> series) {
         XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         c.getStyler().setYAxisLogarithmic(scale == Scale.LOG);
+        c.getStyler().setXAxisDecimalPattern(pattern(series.stream().flatMapToDouble(s -> java.util.Arrays.stream(s.x())).toArray()));
         style(c.getStyler(), series.size() > 1);
         for (Series s : series) {
             double[] y = s.y();
@@ -126,6 +127,17 @@ public final class Charts {
         }
         c.addSeries(title, xl, yl, cells);
         save(c, png);
+    }
+
+    /** Tick labels that show the data's scale: scientific for very small or large values, else up to 3 decimals. */
+    private static String pattern(double[] values) {
+        double max = 0;
+        for (double v : values) {
+            if (Double.isFinite(v)) {
+                max = Math.max(max, Math.abs(v));
+            }
+        }
+        return max != 0 && (max < 1e-2 || max >= 1e5) ? "0.##E0" : "#,##0.###";
     }
 
     private static void style(Styler s, boolean legend) {
