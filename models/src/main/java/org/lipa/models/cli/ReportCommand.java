@@ -17,6 +17,10 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.lipa.analysis.Lipschitz;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.GradientFlow;
+import org.lipa.models.analysis.Hessian;
+import org.lipa.models.analysis.HessianDensity;
+import org.lipa.models.analysis.ParameterLoss;
+import org.lipa.models.analysis.SymmetricSpectrum;
 import org.lipa.models.analysis.GradientFlowSweep;
 import org.lipa.models.analysis.LipschitzPlots;
 import org.lipa.models.analysis.LipschitzReport;
@@ -71,7 +75,7 @@ public final class ReportCommand implements Callable<Integer> {
     private final Map<String, Object> json = new LinkedHashMap<>();
     private Html page;
     private int section;
-    private static final int SECTIONS = 5;
+    private static final int SECTIONS = 6;
 
     @Override
     public Integer call() throws Exception {
@@ -94,6 +98,7 @@ public final class ReportCommand implements Callable<Integer> {
             Trajectory path = train(cpu, net, arena, task);
             LipschitzReport.Report after = lipschitz(cpu, net, examples);
             lipschitzSection(before, after);
+            hessianSection(cpu, net, task);
             gradientFlowSection(cpu, task);
             attentionSection(cpu);
         }
@@ -199,6 +204,78 @@ public final class ReportCommand implements Callable<Integer> {
         json.put("lipschitz", Map.of("initialization", before, "trained", after));
     }
 
+    /** A few seeded training batches in the model's input shape, for the analyses of the loss. */
+    private List<Hessian.Batch> batches(Arena arena, Workload.Task task, int count, int size) {
+        int[] order = task.train().shuffled(seed + 17);
+        List<Hessian.Batch> out = new ArrayList<>();
+        for (int b = 0; b < count; b++) {
+            Tensor[] xy = task.train().batch(arena, order, b * size, size);
+            long[] dims = new long[task.example().length + 1];
+            dims[0] = size;
+            System.arraycopy(task.example(), 0, dims, 1, task.example().length);
+            out.add(new Hessian.Batch(xy[0].reshape(dims), xy[1]));
+        }
+        return out;
+    }
+
+    private void hessianSection(CpuBackend cpu, Module net, Workload.Task task) {
+        step("Hessian spectrum");
+        Hessian.Options o = Hessian.Options.defaults().withTopK(3).withPower(1e-4, quick ? 20 : 100).withTrace(1e-2, quick ? 10 : 50)
+                .withSlq(1, quick ? 20 : 80).withSeed(seed);
+        Map<String, Object> figures = new LinkedHashMap<>();
+        try (Arena arena = Arena.ofConfined()) {
+            List<Hessian.Batch> data = batches(arena, task, 2, 128);
+            ParameterLoss loss = ParameterLoss.of(cpu, net, data.get(0).x().spec(), data.get(0).y().spec(),
+                    (ops, p, t) -> ops.crossEntropy(p, t));
+            Hessian h = Hessian.of(loss, loss.current(), data);
+            long t0 = System.nanoTime();
+            Hessian.Eigen top = h.top(o);
+            SymmetricSpectrum.TraceEstimate trace = h.trace(o);
+            HessianDensity density = h.density(o);
+            List<Hessian.Block> blocks = h.blocks(Hessian.modules(loss.names()), o.withTopK(1));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            net.train(true);
+            HessianDensity.Curve curve = density.smooth(o.sigmaSquared(), 2000);
+            double max = java.util.Arrays.stream(curve.density()).max().orElse(1);
+            double[] shown = java.util.Arrays.stream(curve.density()).map(v -> Math.max(v, 1e-9 * max)).toArray();
+            Charts.line(out.resolve("hessian-density.png"), "Hessian eigenvalue density of the trained network (SLQ)", "eigenvalue",
+                    "density", Charts.Scale.LOG, List.of(new Charts.Series("density", curve.grid(), shown)));
+            double[] ks = {1, 2, 3};
+            Charts.line(out.resolve("hessian-top.png"), "Top Hessian eigenvalues (power iteration with deflation)", "k", "eigenvalue",
+                    Charts.Scale.LINEAR, List.of(new Charts.Series("lambda_k", java.util.Arrays.copyOf(ks, top.values().length), top.values(),
+                            true)));
+            Charts.bars(out.resolve("hessian-blocks.png"), "Per-layer Hessian blocks: top eigenvalue and trace / 10", "value",
+                    Charts.Scale.LINEAR, blocks.stream().map(Hessian.Block::name).toList(), List.of("top eigenvalue", "trace / 10"),
+                    List.of(blocks.stream().mapToDouble(Hessian.Block::top).toArray(),
+                            blocks.stream().mapToDouble(b -> b.trace().trace() / 10).toArray()));
+            page.heading("Hessian of the training loss");
+            page.paragraph(String.format(Locale.ROOT, "At the trained weights, on %d training batches of 128 (%,d parameters, %.1f s, %d "
+                            + "Hessian-vector products): top eigenvalues %s; trace %.4g +- %.2g (Hutchinson, %d Rademacher samples); the SLQ "
+                            + "density spans [%.3g, %.3g].", data.size(), h.dimension(), seconds, h.products(), fmtAll(top.values()),
+                    trace.trace(), trace.standardError(), trace.samples().length, density.range()[0], density.range()[1]));
+            page.table(List.of("layer", "parameters", "top eigenvalue", "trace"), blocks.stream().map(b -> List.of(b.name(),
+                    String.valueOf(b.size()), fmt(b.top()), fmt(b.trace().trace()))).toList());
+            page.figure("hessian-top.png", "The largest-magnitude eigenvalues of the loss Hessian, found one after another by power "
+                    + "iteration with deflation.");
+            page.figure("hessian-density.png", "The eigenvalue density by stochastic Lanczos quadrature with Gaussian smoothing (log "
+                    + "scale): a bulk near zero and a few outliers, the sharp directions that bound stable learning rates (2/lambda_max).");
+            page.figure("hessian-blocks.png", "The diagonal Hessian block of each layer: its top eigenvalue and its trace (divided by 10 "
+                    + "to share the axis).");
+            figures.put("top", top.values());
+            figures.put("top_products", top.iterations());
+            figures.put("trace", trace.trace());
+            figures.put("trace_standard_error", trace.standardError());
+            figures.put("trace_samples", trace.samples().length);
+            figures.put("density_nodes", density.nodes());
+            figures.put("density_weights", density.weights());
+            figures.put("density_range", density.range());
+            figures.put("blocks", blocks);
+            figures.put("hessian_vector_products", h.products());
+            figures.put("seconds", seconds);
+        }
+        json.put("hessian", figures);
+    }
+
     private void gradientFlowSection(CpuBackend cpu, Workload.Task task) {
         step("gradient flow across depth");
         List<Integer> depths = quick ? List.of(4, 16) : List.of(4, 8, 16, 32);
@@ -248,6 +325,10 @@ public final class ReportCommand implements Callable<Integer> {
         page.figure(out.relativize(r.plots().get(0)).toString(), "The largest local Jacobian norm found on spheres of growing radius for "
                 + "dot-product, L2-distance and cosine attention (log scale).");
         json.put("attention_scale", r);
+    }
+
+    private static String fmtAll(double[] v) {
+        return java.util.Arrays.stream(v).mapToObj(ReportCommand::fmt).toList().toString();
     }
 
     private static String fmt(double v) {
