@@ -66,7 +66,7 @@ public final class MonotoneInterpolation implements Experiment {
             if (full || Mnist.present(cache)) {
                 Mnist.Split s = Mnist.load(full ? Mnist.obtain(cache) : cache);
                 train = full ? s.train() : s.train().subset(first(2048));
-                test = s.test();
+                test = full ? s.test() : s.test().subset(first(1024));
                 task = full ? "MNIST (60000 images)" : "MNIST (first 2048 images)";
                 widths = full ? new int[] {784, 256, 256, 10} : new int[] {784, 64, 10};
                 epochs = full ? 2 : 1;
