@@ -141,7 +141,9 @@ public final class Charts {
     }
 
     private static void style(Styler s, boolean legend) {
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        // a heat map's color legend may only sit outside the plot (XChart throws otherwise)
+        s.setLegendPosition(s instanceof org.knowm.xchart.style.HeatMapStyler ? Styler.LegendPosition.OutsideE
+                : Styler.LegendPosition.InsideNE);
         s.setLegendVisible(legend);
         s.setChartBackgroundColor(java.awt.Color.WHITE);
     }
