@@ -1,7 +1,5 @@
 package org.lipa.models.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +27,7 @@ import org.lipa.models.nn.Sequential;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
 import org.lipa.models.report.Charts;
+import org.lipa.models.report.Json;
 import org.lipa.models.train.TrainingRun;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -104,7 +103,7 @@ public final class LandscapeCommand implements Callable<Integer> {
     double bezierLr = 1e-3;
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
-    Path out = Path.of("landscape");
+    Path out = Path.of("lipa-out", "landscape");
 
     /** A trained network: its weights before and after, and the path between. */
     private record Trained(Weights initial, Weights last, Trajectory path, double testAccuracy, double seconds) {
@@ -198,7 +197,7 @@ public final class LandscapeCommand implements Callable<Integer> {
             }
         }
         Path file = out.resolve("landscape.json");
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), json);
+        Json.write(file, json);
         System.out.println("wrote " + file + " and " + plots.size() + " plots");
         return 0;
     }

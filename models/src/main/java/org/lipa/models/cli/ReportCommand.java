@@ -16,7 +16,11 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.lipa.analysis.Lipschitz;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.models.analysis.Directions;
+import org.lipa.models.analysis.Evaluation;
 import org.lipa.models.analysis.GradientFlow;
+import org.lipa.models.analysis.Landscape;
+import org.lipa.models.analysis.Trajectory;
 import org.lipa.models.analysis.Hessian;
 import org.lipa.models.analysis.HessianDensity;
 import org.lipa.models.analysis.ParameterLoss;
@@ -38,7 +42,6 @@ import org.lipa.models.report.Html;
 import org.lipa.models.report.Json;
 import org.lipa.models.train.TrainingRun;
 import org.lipa.tensor.Tensor;
-import org.lipa.tensor.TensorSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -75,7 +78,7 @@ public final class ReportCommand implements Callable<Integer> {
     private final Map<String, Object> json = new LinkedHashMap<>();
     private Html page;
     private int section;
-    private static final int SECTIONS = 6;
+    private static final int SECTIONS = 7;
 
     @Override
     public Integer call() throws Exception {
@@ -95,10 +98,11 @@ public final class ReportCommand implements Callable<Integer> {
             Tensor examples = LipschitzCommand.examples(arena, task, quick ? 4 : 16, seed);
 
             LipschitzReport.Report before = lipschitz(cpu, net, examples);
-            Trajectory path = train(cpu, net, arena, task);
+            Training training = train(cpu, net, arena, task);
             LipschitzReport.Report after = lipschitz(cpu, net, examples);
             lipschitzSection(before, after);
             hessianSection(cpu, net, task);
+            landscapeSection(cpu, net, task, training);
             gradientFlowSection(cpu, task);
             attentionSection(cpu);
         }
@@ -117,22 +121,21 @@ public final class ReportCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "[%d/%d] %s%n", section, SECTIONS, what);
     }
 
-    /** The weights seen during training: initial, every few steps, final; and the loss of every step. */
-    record Trajectory(List<Weights> points, List<Integer> steps, double[] losses, List<TrainingRun.Epoch> epochs) {
+    /** The weights seen during training (initial, every few steps, final), the loss of every step, the epochs. */
+    record Training(Trajectory path, double[] losses, List<TrainingRun.Epoch> epochs) {
     }
 
-    private Trajectory train(CpuBackend cpu, Module net, Arena arena, Workload.Task task) throws Exception {
+    private Training train(CpuBackend cpu, Module net, Arena arena, Workload.Task task) throws Exception {
         step("training");
         int batch = task.train().size() >= 128 * 20 ? 128 : 32;
         int perEpoch = task.train().size() / batch;
         int total = perEpoch * epochs;
         List<Tensor> params = List.copyOf(net.parameters().values());
-        List<TensorSpec> specs = params.stream().map(Tensor::spec).toList();
         Optimizer opt = Workload.optimizer("adam", params, arena, 1e-3, 0);
         TrainingRun run = new TrainingRun(cpu, net, opt, Schedule.cosine(1e-3, 0, Math.max(1, total)), task.train(), task.test(), batch,
                 task.example());
-        List<Weights> points = new ArrayList<>(List.of(Weights.of(specs, params)));
-        List<Integer> steps = new ArrayList<>(List.of(0));
+        Trajectory path = new Trajectory(net);
+        path.record();
         double[] losses = new double[total];
         int every = Math.max(1, total / 24);
         ProgressBar bar = new ProgressBarBuilder().setTaskName("training").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
@@ -144,15 +147,15 @@ public final class ReportCommand implements Callable<Integer> {
                 public void step(int epoch, int b, int batches, double loss) {
                     int s = epoch * perEpoch + b;
                     losses[s] = loss;
-                    if ((s + 1) % every == 0 || s + 1 == total) {
-                        points.add(Weights.of(specs, params));
-                        steps.add(s + 1);
+                    if ((s + 1) % every == 0 && s + 1 < total) {
+                        path.record();
                     }
                     bar.stepTo(s + 1);
                     bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
                 }
             });
         }
+        path.record();
         double[] x = new double[total];
         for (int i = 0; i < total; i++) {
             x[i] = (i + 1) / (double) perEpoch;
@@ -172,7 +175,7 @@ public final class ReportCommand implements Callable<Integer> {
         page.figure("training-loss.png", "The training loss of every step (log scale) against epochs: the curve the later sections explain.");
         page.figure("test-accuracy.png", "Test accuracy after each epoch.");
         json.put("training", Map.of("batch", batch, "steps", total, "epochs", history, "step_losses", losses));
-        return new Trajectory(points, steps, losses, history);
+        return new Training(path, losses, history);
     }
 
     private LipschitzReport.Report lipschitz(CpuBackend cpu, Module net, Tensor examples) {
@@ -274,6 +277,81 @@ public final class ReportCommand implements Callable<Integer> {
             figures.put("seconds", seconds);
         }
         json.put("hessian", figures);
+    }
+
+    private void landscapeSection(CpuBackend cpu, Module net, Workload.Task task, Training training) {
+        step("loss landscape");
+        Map<String, Object> figures = new LinkedHashMap<>();
+        int grid = quick ? 7 : 21;
+        try (Arena arena = Arena.ofConfined()) {
+            Evaluation eval = Evaluation.classifier(cpu, arena, net, task.test(), 256, quick ? 1 : 4, task.example());
+            List<Weights> points = training.path().points();
+            Weights initial = points.get(0);
+            Weights trained = points.get(points.size() - 1);
+            long t0 = System.nanoTime();
+            Landscape.Curve line = Landscape.line(eval, initial, trained, Landscape.grid(-0.5, 1.5, quick ? 9 : 41), Landscape.Progress.NONE);
+            Landscape.Projection p = Landscape.project(points, initial, trained);
+            double[] pathLoss = points.stream().mapToDouble(w -> eval.at(w).loss()).toArray();
+            Landscape.Curve inside = Landscape.restrict(line, 0, 1);
+            double rise = Landscape.largestRise(inside.loss());
+            Charts.line(out.resolve("interpolation.png"), "Loss from the initial (alpha = 0) to the trained (alpha = 1) weights", "alpha",
+                    "test loss", Charts.Scale.LOG, List.of(new Charts.Series("straight line", line.alphas(), line.loss()),
+                            new Charts.Series("training path (alpha of each recorded point)", p.alpha(), pathLoss, true)));
+            Charts.line(out.resolve("interpolation-beta.png"), "The training path against the line: alpha (along) and beta (away)",
+                    "alpha", "beta = distance from the line / ||theta1 - theta0||", Charts.Scale.LINEAR,
+                    List.of(new Charts.Series("training path", p.alpha(), p.beta(), true)));
+            Random dirs = new Random(seed + 1000);
+            Weights d1 = Directions.filterNormalized(trained, Directions.BiasPolicy.IGNORE, dirs);
+            Weights d2 = Directions.filterNormalized(trained, Directions.BiasPolicy.IGNORE, dirs);
+            double[] g = Landscape.grid(-1, 1, grid);
+            Landscape.Surface surface = Landscape.surface(eval, trained, d1, d2, g, g, Landscape.Progress.NONE);
+            Charts.heatmap(out.resolve("landscape-2d.png"), "log10 test loss around the trained weights (filter-normalized directions)",
+                    "alpha (direction 1)", "beta (direction 2)", surface.alphas(), surface.betas(), log10(surface.loss()));
+            Trajectory.Pca pca = training.path().pca();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Charts.line(out.resolve("pca-path.png"), String.format(Locale.ROOT, "The training path in its PCA plane (%.1f%% + %.1f%% of "
+                    + "its variance)", 100 * pca.explained()[0], 100 * pca.explained()[1]), "PC1", "PC2", Charts.Scale.LINEAR,
+                    List.of(new Charts.Series("path (trained weights at 0, 0)", pca.x(), pca.y(), true)));
+            page.heading("Loss landscape");
+            page.paragraph(String.format(Locale.ROOT, "Along the straight line from the initial to the trained weights the test loss goes "
+                            + "from %.4g to %.4g; on [0, 1] it %s (largest rise %.3g). The training path lies off that line (largest beta "
+                            + "%.3g): it is the line's endpoint but not its route. On a 2-D slice through filter-normalized random directions "
+                            + "(Li et al., 2018; biases and norms left out) the loss ranges over [%.3g, %.3g]. The path's first two "
+                            + "principal directions explain %.1f%% and %.1f%% of its variance. %.1f s.", inside.loss()[0],
+                    inside.loss()[inside.loss().length - 1], rise <= 1e-4 * inside.loss()[0] ? "decreases monotonically" : "is not monotone",
+                    rise, java.util.Arrays.stream(p.beta()).max().orElse(0), min(surface.loss()), max(surface.loss()),
+                    100 * pca.explained()[0], 100 * pca.explained()[1], seconds));
+            page.figure("interpolation.png", "Goodfellow et al.'s interpolation: test loss at (1 - alpha) theta0 + alpha theta1 for "
+                    + "alpha in [-0.5, 1.5] (log scale), with the recorded training points placed at their projection alpha.");
+            page.figure("interpolation-beta.png", "Each recorded training point's alpha (projection on the line) and beta (distance from "
+                    + "it, relative to the line's length).");
+            page.figure("landscape-2d.png", "The loss surface around the trained weights on a 2-D slice spanned by two filter-normalized "
+                    + "random directions, as a heat map of log10 loss; the minimum sits at the center.");
+            page.figure("pca-path.png", "The training path projected on its two principal directions, ending at the origin.");
+            figures.put("interpolation", Map.of("alphas", line.alphas(), "loss", line.loss(), "accuracy", line.accuracy(),
+                    "largest_rise_on_0_1", rise, "path_alpha", p.alpha(), "path_beta", p.beta(), "path_loss", pathLoss));
+            figures.put("surface_2d", Map.of("alphas", surface.alphas(), "betas", surface.betas(), "loss", surface.loss()));
+            figures.put("pca", Map.of("explained", pca.explained(), "x", pca.x(), "y", pca.y()));
+            figures.put("seconds", seconds);
+        }
+        net.train(true);
+        json.put("landscape", figures);
+    }
+
+    private static double[][] log10(double[][] v) {
+        double[][] r = new double[v.length][];
+        for (int i = 0; i < v.length; i++) {
+            r[i] = java.util.Arrays.stream(v[i]).map(x -> Math.log10(Math.max(x, 1e-12))).toArray();
+        }
+        return r;
+    }
+
+    private static double min(double[][] v) {
+        return java.util.Arrays.stream(v).flatMapToDouble(java.util.Arrays::stream).min().orElse(Double.NaN);
+    }
+
+    private static double max(double[][] v) {
+        return java.util.Arrays.stream(v).flatMapToDouble(java.util.Arrays::stream).max().orElse(Double.NaN);
     }
 
     private void gradientFlowSection(CpuBackend cpu, Workload.Task task) {

@@ -13,7 +13,7 @@ public final class Experiments {
     }
 
     public static List<Experiment> all() {
-        return List.of(new ResidualVsPlain(), new AttentionScale());
+        return List.of(new ResidualVsPlain(), new MonotoneInterpolation(), new AttentionScale());
     }
 
     /** The experiment called {@code name}, if there is one. */

@@ -30,9 +30,10 @@ class ReportCommandTest {
             assertTrue(Files.size(png) > 2000, png + " is a real image");
             images++;
         }
-        assertTrue(images >= 4, "figures on the page: " + images);
+        assertTrue(images >= 14, "figures on the page: " + images);
         Map<String, Object> json = (Map<String, Object>) Json.read(dir.resolve("report.json"));
-        for (String key : List.of("data", "model", "training", "lipschitz", "attention_scale", "seconds")) {
+        for (String key : List.of("data", "model", "training", "lipschitz", "hessian", "landscape", "gradient_flow", "attention_scale",
+                "seconds")) {
             assertTrue(json.containsKey(key), "report.json has " + key + ": " + json.keySet());
         }
         Map<String, Object> lip = (Map<String, Object>) ((Map<String, Object>) json.get("lipschitz")).get("trained");
