@@ -13,10 +13,12 @@ import org.lipa.backend.Backend;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.arch.ResNet;
 import org.lipa.models.nn.Activation;
+import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.BatchNorm;
 import org.lipa.models.nn.Container;
 import org.lipa.models.nn.Dropout;
 import org.lipa.models.nn.ForwardHooks;
+import org.lipa.models.nn.LayerNorm;
 import org.lipa.models.nn.LinearMap;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Reshape;
@@ -36,8 +38,9 @@ import org.lipa.tensor.TensorSpec;
  * by gradient ascent ({@link Lipschitz}). All norms are Euclidean ({@code l2 -> l2}), per example.
  *
  * <p>Modules without a global bound (layer norm and dot-product attention are not Lipschitz on all
- * inputs; the L2 and cosine attention bounds of the literature are not implemented here) get an infinite
- * upper bound with the reason, and still their local norms. The network is switched to evaluation mode.
+ * inputs; the L2 attention bound of Kim et al. is not implemented here, nor are bounds for containers
+ * whose forward pass is not a plain sequence) get an infinite upper bound with the reason, and still their
+ * local norms. The network is switched to evaluation mode.
  *
  * <pre>{@code
  * LipschitzReport.Report r = LipschitzReport.measure(cpu, mlp, examples, LipschitzReport.Options.defaults());
@@ -192,8 +195,10 @@ public final class LipschitzReport {
                         .times(child(mlp, path, "head"));
                 case ResNet net -> resnet(net, path);
                 case ResNet.BasicBlock b -> basicBlock(b, path);
-                default -> Bound.none("no global bound for " + m.getClass().getSimpleName()
-                        + " (layer norm and dot-product attention are not globally Lipschitz)");
+                case LayerNorm ln -> Bound.none("layer norm is not globally Lipschitz: its gain grows as the input's variance shrinks");
+                case Attention a when a.kind() == Attention.Kind.DOT -> Bound.none(
+                        "dot-product attention is not globally Lipschitz (Kim et al., 2021)");
+                default -> Bound.none("no global bound implemented for " + m.getClass().getSimpleName());
             };
         }
 
