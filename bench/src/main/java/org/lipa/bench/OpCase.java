@@ -51,11 +51,37 @@ public record OpCase(String name, Op op, List<Tensor> inputs, List<Tensor> outpu
     static final int ROWS = 128;
     static final int COLS = 4096;
 
+    /** Floating point operations of one execution of figure {@code name} (0 for the memory-bound ones). */
+    public static double flop(String name) {
+        return switch (name) {
+            case "matmul64" -> 2.0 * 64 * 64 * 64;
+            case "matmul256" -> 2.0 * 256 * 256 * 256;
+            case "matmul1024" -> 2.0 * 1024 * 1024 * 1024;
+            case "matmul2048" -> 2.0 * 2048 * 2048 * 2048;
+            case "matmul128x784x512" -> 2.0 * 128 * 784 * 512;
+            case "conv_fwd", "conv_bwd_data", "conv_bwd_weights" -> 2.0 * N * C * HW * HW * C * K * K;
+            case "layer_norm", "softmax" -> 0;
+            default -> throw new IllegalArgumentException("unknown op figure '" + name + "'; known: " + FIGURES);
+        };
+    }
+
+    /** Bytes an ideal kernel reads and writes in one execution of a memory-bound figure (0 for the others). */
+    public static double bytes(String name) {
+        return switch (name) {
+            // read x once and write y once (the statistics and parameters are negligible)
+            case "layer_norm", "softmax" -> 2.0 * Float.BYTES * ROWS * COLS;
+            default -> {
+                flop(name); // rejects unknown names
+                yield 0;
+            }
+        };
+    }
+
     /** The figure called {@code name} with tensors in {@code arena}; see {@link #FIGURES}. */
     public static OpCase create(String name, Arena arena) {
         Random r = new Random(1);
         Hw one = Hw.of(1);
-        double convFlop = 2.0 * N * C * HW * HW * C * K * K;
+        double convFlop = flop("conv_fwd");
         return switch (name) {
             case "matmul64" -> matmul(name, arena, r, 64, 64, 64);
             case "matmul256" -> matmul(name, arena, r, 256, 256, 256);
@@ -69,15 +95,15 @@ public record OpCase(String name, Op op, List<Tensor> inputs, List<Tensor> outpu
                     random(arena, r, N, C, HW, HW), random(arena, r, C, C, K, K));
             case "conv_bwd_weights" -> of(name, new Conv2dWeightGrad(one, one, one, 1, Hw.of(K)), arena, convFlop, 0,
                     random(arena, r, N, C, HW, HW), random(arena, r, N, C, HW, HW));
-            case "layer_norm" -> of(name, new LayerNorm(1, 1e-5), arena, 0, 2.0 * 4 * ROWS * COLS,
+            case "layer_norm" -> of(name, new LayerNorm(1, 1e-5), arena, 0, bytes(name),
                     random(arena, r, ROWS, COLS), random(arena, r, COLS), random(arena, r, COLS));
-            case "softmax" -> of(name, new Softmax(1, false), arena, 0, 2.0 * 4 * ROWS * COLS, random(arena, r, ROWS, COLS));
+            case "softmax" -> of(name, new Softmax(1, false), arena, 0, bytes(name), random(arena, r, ROWS, COLS));
             default -> throw new IllegalArgumentException("unknown op figure '" + name + "'; known: " + FIGURES);
         };
     }
 
     private static OpCase matmul(String name, Arena arena, Random r, int m, int k, int n) {
-        return of(name, new MatMul(), arena, 2.0 * m * k * n, 0, random(arena, r, m, k), random(arena, r, k, n));
+        return of(name, new MatMul(), arena, flop(name), 0, random(arena, r, m, k), random(arena, r, k, n));
     }
 
     private static OpCase of(String name, Op op, Arena arena, double flop, double bytes, Tensor... in) {
