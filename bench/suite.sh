@@ -78,7 +78,7 @@ if [ "$peers" = 1 ]; then
   mvn -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -P peers -pl bench -Dmaven.test.skip=true package >&2
   cp_peers="$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")"
   java -cp "$cp_peers" org.openjdk.jmh.Main 'org\.lipa\.bench\.peers\.' "${jmh_opts[@]}" -rf json -rff "$out/jmh-peers.json" \
-    -jvmArgsAppend "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=$OMP_NUM_THREADS" \
+    -jvmArgsAppend "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=$OMP_NUM_THREADS -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2" \
     "${jmh_extra[@]}" >&2
   # leave bench/target as the normal build has it
   # shellcheck disable=SC2086
