@@ -29,8 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * 784-256-256-10 MLP of {@code TrainStepBench} (forward, backward by hand in ND4J ops, Adam), since ND4J
  * itself has no autograd outside SameDiff. Compiled only in the Maven profile {@code peers}.
  *
- * <p>JavaCPP picks the oneDNN build only with {@code -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2}
- * (set in {@code @Fork}, and by {@code bench/suite.sh}); setup fails if another build got loaded.
+ * <p>Both the plain and the oneDNN native builds are on the class path; {@code
+ * -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2} (set in {@code @Fork} and by {@code bench/suite.sh})
+ * pins JavaCPP to the oneDNN one, and setup fails if another build got loaded.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
