@@ -13,7 +13,9 @@
 # libdnnl.so.3 Lipa loads) -> build native/bench against that library -> peak, C floor and C-direct programs
 # -> JMH (DowncallBench OpBench PrimitiveCreationBench MlpJacobianBench TrainStepBench) -> peers -> the writer
 # (org.lipa.bench.Results). Raw outputs stay in bench/target/results/.
-# Threads: OMP_NUM_THREADS (default: every processor) is exported to all of them alike.
+# Threads: OMP_NUM_THREADS (default: every processor) is exported to all of them alike. OMP_WAIT_POLICY, if
+# set, applies to Lipa, the C programs and the JVM peers; PyTorch runs with PYTORCH_OMP_WAIT_POLICY (default
+# PASSIVE, its best setting here), quoted in the results.
 # Env: MVN_FLAGS (e.g. -o for an offline build), BENCH_SECONDS (C programs' seconds per figure, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,20 +71,19 @@ if [ "$jmh" = 1 ]; then
 fi
 
 if [ "$peers" = 1 ]; then
-  say "PyTorch (OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_WAIT_POLICY=PASSIVE)"
+  py_wait=${PYTORCH_OMP_WAIT_POLICY:-PASSIVE}
+  say "PyTorch (OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_WAIT_POLICY=$py_wait)"
   for script in ops.py mlp.py train_step.py; do
-    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$root/bench/peers/pytorch/$script" --json --seconds "$py_seconds" >> "$out/pytorch.jsonl"
+    OMP_WAIT_POLICY=$py_wait /usr/bin/python3 "$root/bench/peers/pytorch/$script" --json --seconds "$py_seconds" >> "$out/pytorch.jsonl"
   done
   say "JVM peers (Maven profile peers: ND4J, DJL)"
+  # built into bench/target/peers (see the profile in bench/pom.xml); bench/target stays the normal build's
   # shellcheck disable=SC2086
   mvn -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -P peers -pl bench -Dmaven.test.skip=true package >&2
-  cp_peers="$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")"
+  cp_peers="$root/bench/target/peers/classes:$(cat "$root/bench/target/peers/classpath.txt")"
   java -cp "$cp_peers" org.openjdk.jmh.Main 'org\.lipa\.bench\.peers\.' "${jmh_opts[@]}" -rf json -rff "$out/jmh-peers.json" \
     -jvmArgsAppend "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=$OMP_NUM_THREADS -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2" \
     "${jmh_extra[@]}" >&2
-  # leave bench/target as the normal build has it
-  # shellcheck disable=SC2086
-  mvn -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -pl bench -Dmaven.test.skip=true package >&2
 fi
 
 java -cp "$cp" org.lipa.bench.Results "$out" "$root/bench/RESULTS.md"

@@ -33,7 +33,7 @@ fi
 
 java_home=${JAVA_HOME:-$("$root/scripts/find-jdk.sh" 25)}
 CC=${CC:-gcc}
-flags=(-O2 -march=native -std=gnu11 -Wall -Wextra -I"$inc" -I"$here")
+flags=(-O2 -march=native -std=gnu11 -Wall -Wextra -Wno-unused-function -Wno-missing-field-initializers -I"$inc" -I"$here")
 link=(-L"$libdir" -l:libdnnl.so.3 -Wl,-rpath,"$libdir")
 
 $CC "${flags[@]}" -fPIC -shared -fvisibility=hidden -I"$java_home/include" -I"$java_home/include/linux" \

@@ -16,6 +16,8 @@ __attribute__((target("avx512f"), noinline)) static double fma_avx512(long iters
     __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
     for (int i = 0; i < ACC; i++) acc[i] = _mm512_set1_ps((float)i);
     for (long n = 0; n < iters; n++) {
+        /* unrolled, so the accumulators live in registers (a loop would keep them on the stack) */
+#pragma GCC unroll 12
         for (int i = 0; i < ACC; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
     }
     __m512 s = acc[0];
@@ -30,6 +32,7 @@ __attribute__((target("avx2,fma"), noinline)) static double fma_avx2(long iters)
     __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
     for (int i = 0; i < ACC; i++) acc[i] = _mm256_set1_ps((float)i);
     for (long n = 0; n < iters; n++) {
+#pragma GCC unroll 12
         for (int i = 0; i < ACC; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
     }
     __m256 s = acc[0];

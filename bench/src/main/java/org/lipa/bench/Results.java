@@ -341,9 +341,8 @@ public final class Results {
                 ## Graph layer (ms)
 
                 `MlpJacobianBench` and `TrainStepBench` against `bench/peers/pytorch/mlp.py` and `train_step.py` (the same \
-                computations; PyTorch's JVP by forward-mode AD, recomputing the primal, where Lipa applies a linearization built once) \
-                and, for the MLP 
-                training step, the JVM peers. Target: ahead of every peer.
+                computations; PyTorch's JVP by forward-mode AD, recomputing the primal, where Lipa applies a linearization \
+                built once) and, for the MLP training step, the JVM peers. Target: ahead of every peer.
 
                 | figure | Lipa ms | PyTorch ms | ND4J ms | DJL ms | Lipa / PyTorch | Lipa / best peer |
                 | --- | --- | --- | --- | --- | --- | --- |
