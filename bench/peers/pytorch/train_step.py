@@ -3,25 +3,24 @@
 times it in Lipa: the 784-256-256-10 MLP, a ResNet-8 (width 16, CIFAR-style) and a ViT (dim 64, 4 blocks).
 
 Run with Debian's python3 and python3-torch, threads matched to Lipa's and OpenMP not spinning:
-    OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/peers/pytorch/train_step.py
+    OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/peers/pytorch/train_step.py [--json] [--seconds S]
+With --json it prints JSON lines (figures train_mlp, train_resnet8, train_vit; median ms) for bench/suite.sh.
 """
+import json
 import os
 import statistics
-import time
-
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "python"))
 from lipa_torch import ResNet, ViT, mlp  # noqa: E402
-
-torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-torch.manual_seed(1)
+from timing import info, options  # noqa: E402
 
 
-def time_step(name, model, x, y, seconds=10):
+def time_step(name, model, x, y, seconds=10, as_json=False):
     opt = torch.optim.Adam(model.parameters(), 1e-4)
 
     def step():
@@ -37,13 +36,20 @@ def time_step(name, model, x, y, seconds=10):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
+    if as_json:
+        print(json.dumps({"source": "pytorch", "figure": "train_" + name, "ms": 1e3 * statistics.median(times)}), flush=True)
+        return
     print(f"{name}: {1e3 * statistics.mean(times):.3f} ms mean, {1e3 * statistics.median(times):.3f} ms median, "
           f"{1e3 * min(times):.3f} ms best over {len(times)} steps")
 
 
 if __name__ == "__main__":
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+    args = options(__doc__)
+    if args.json:
+        print(json.dumps(info()), flush=True)
+    else:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     y = torch.randint(0, 10, (128,))
-    time_step("mlp", mlp(784, 256, 256, 10), torch.randn(128, 784), y)
-    time_step("resnet8", ResNet(), torch.randn(128, 1, 28, 28), y)
-    time_step("vit", ViT(), torch.randn(128, 1, 28, 28), y)
+    time_step("mlp", mlp(784, 256, 256, 10), torch.randn(128, 784), y, args.seconds, args.json)
+    time_step("resnet8", ResNet(), torch.randn(128, 1, 28, 28), y, args.seconds, args.json)
+    time_step("vit", ViT(), torch.randn(128, 1, 28, 28), y, args.seconds, args.json)

@@ -28,7 +28,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The input-output Jacobian of a 784-512-512-512-10 ReLU MLP at batch 128: one forward pass against one
  * power-iteration step on the Jacobian (J v through the linearization plus J^T u through the pullback,
- * both reusing the forward pass made once at the point), measured side by side.
+ * both reusing the forward pass made once at the point), measured side by side; and a Hessian-vector
+ * product of the cross-entropy loss {@code L(x) = crossEntropy(mlp(x), y)} with respect to the input
+ * (forward-over-reverse, the whole computation from x each time). {@code bench/peers/pytorch/mlp.py}
+ * times the same five in PyTorch.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,6 +51,8 @@ public class MlpJacobianBench {
     private Tensor u;
     private Differentiable.LinearMap jvp;
     private Differentiable.Pullback vjp;
+    private Differentiable loss;
+    private Tensor target;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -77,6 +82,25 @@ public class MlpJacobianBench {
         Differentiable f = Differentiable.of(g, cpu);
         jvp = f.linearize(model, List.of(x));
         vjp = f.vjp(model, List.of(x));
+        int[] labels = new int[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            labels[i] = r.nextInt(WIDTHS[WIDTHS.length - 1]);
+        }
+        target = Tensor.oneHot(model, DType.F32, labels, WIDTHS[WIDTHS.length - 1]);
+        Graph lossGraph = Graph.trace(List.of(new TensorSpec(Shape.of(BATCH, WIDTHS[0]), DType.F32)), (ops, in) -> {
+            var h = in.get(0);
+            for (int l = 0; l < w.length; l++) {
+                h = ops.linear(h, ops.constant(w[l]), ops.constant(b[l]));
+                if (l < w.length - 1) {
+                    h = ops.relu(h);
+                }
+            }
+            return List.of(ops.crossEntropy(h, ops.constant(target)));
+        });
+        loss = Differentiable.of(lossGraph, cpu);
+        try (Arena step = Arena.ofConfined()) {
+            loss.hvp(step, List.of(x), List.of(v)); // compiles the HVP graph outside the measurement
+        }
     }
 
     private Tensor random(Random r, double bound, long... dims) {
@@ -113,6 +137,13 @@ public class MlpJacobianBench {
     public float jvpOnly() {
         try (Arena step = Arena.ofConfined()) {
             return (float) jvp.apply(step, List.of(v)).get(0).get(0, 0);
+        }
+    }
+
+    @Benchmark
+    public float hvp() {
+        try (Arena step = Arena.ofConfined()) {
+            return (float) loss.hvp(step, List.of(x), List.of(v)).get(0).get(0, 0);
         }
     }
 
