@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "lipa", mixinStandardHelpOptions = true, version = "lipa 0.1.0",
         description = "Lipa: Jacobians, spectral norms and Lipschitz constants of neural networks on the JVM.",
-        subcommands = {ReportCommand.class, LipschitzCommand.class, GradflowCommand.class, HessianCommand.class, LandscapeCommand.class, ExperimentCommand.class, TrainCommand.class, DataCommand.class, DemoCommand.class})
+        subcommands = {ReportCommand.class, LipschitzCommand.class, GradflowCommand.class, HessianCommand.class, LandscapeCommand.class, ExperimentCommand.class, TrainCommand.class, BenchCommand.class, DataCommand.class, DemoCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
