@@ -63,7 +63,7 @@ public final class InitScaleSensitivity implements Experiment {
 
     private static Setup setup(Size size) {
         return size == Size.SMALL
-                ? new Setup(512, 8, 4, 16, 1, 2, 4, 32, 30, new double[] {0.25, 1, 4})
+                ? new Setup(512, 8, 4, 16, 1, 2, 4, 32, 20, new double[] {0.25, 1, 4})
                 : new Setup(8192, 16, 8, 32, 2, 4, 8, 64, 200, new double[] {0.25, 0.5, 1, 2, 4});
     }
 

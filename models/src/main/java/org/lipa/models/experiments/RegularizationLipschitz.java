@@ -65,7 +65,7 @@ public final class RegularizationLipschitz implements Experiment {
     }
 
     private static Setup setup(Size size) {
-        return size == Size.SMALL ? new Setup(256, 16, 2, 32, 150, 5e-3) : new Setup(1000, 64, 3, 64, 2000, 5e-3);
+        return size == Size.SMALL ? new Setup(256, 16, 2, 32, 100, 5e-3) : new Setup(1000, 64, 3, 64, 2000, 5e-3);
     }
 
     /**

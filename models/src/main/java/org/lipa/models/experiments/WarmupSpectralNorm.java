@@ -59,7 +59,7 @@ public final class WarmupSpectralNorm implements Experiment {
 
     private static Setup setup(Size size) {
         return size == Size.SMALL
-                ? new Setup(512, 8, 4, 16, 1, 2, 32, 40, 4)
+                ? new Setup(512, 8, 4, 16, 1, 2, 32, 32, 4)
                 : new Setup(8192, 16, 8, 32, 2, 4, 64, 240, 6);
     }
 
