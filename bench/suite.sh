@@ -13,8 +13,8 @@
 # libdnnl.so.3 Lipa loads) -> build native/bench against that library -> peak, C floor and C-direct programs
 # -> JMH (DowncallBench OpBench PrimitiveCreationBench MlpJacobianBench TrainStepBench) -> peers -> the writer
 # (org.lipa.bench.Results). Raw outputs stay in bench/target/results/.
-# Threads: OMP_NUM_THREADS (default: every processor) is exported to all of them alike. OMP_WAIT_POLICY, if
-# set, applies to Lipa, the C programs and the JVM peers; PyTorch runs with PYTORCH_OMP_WAIT_POLICY (default
+# Threads: OMP_NUM_THREADS (default: every processor) is exported to all of them alike. OMP_WAIT_POLICY or
+# GOMP_SPINCOUNT (default 10000, Lipa's own default) apply to Lipa, the C programs and the JVM peers; PyTorch runs with PYTORCH_OMP_WAIT_POLICY (default
 # PASSIVE, its best setting here), quoted in the results.
 # Env: MVN_FLAGS (e.g. -o for an offline build), BENCH_SECONDS (C programs' seconds per figure, default 2).
 set -euo pipefail
@@ -35,6 +35,9 @@ done
 JAVA_HOME=$("$root/scripts/find-jdk.sh" 25) || exit 1
 export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH" MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+# Lipa sets GOMP_SPINCOUNT=10000 for itself when neither OpenMP wait setting is given (see OpenMp.java);
+# export it so the C programs and the JVM peers wait the same way
+if [ -z "${OMP_WAIT_POLICY:-}" ] && [ -z "${GOMP_SPINCOUNT:-}" ]; then export GOMP_SPINCOUNT=10000; fi
 out="$root/bench/target/results"
 rm -rf "$out"
 mkdir -p "$out"

@@ -41,6 +41,7 @@ public final class Machine {
         m.put("onednn_library", DnnlLibrary.path().toString());
         m.put("omp_num_threads", envOr("OMP_NUM_THREADS", "unset (all processors)"));
         m.put("omp_wait_policy", envOr("OMP_WAIT_POLICY", "unset"));
+        m.put("gomp_spincount", envOr("GOMP_SPINCOUNT", "unset"));
         m.put("load_average", read("/proc/loadavg").split(" ")[0]);
         m.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         System.out.println(json.writeValueAsString(m));

@@ -207,7 +207,8 @@ public final class Results {
             row(s, "OS", machine.path("os").asText());
             row(s, "oneDNN", machine.path("onednn").asText() + " (" + machine.path("onednn_library").asText() + ")");
             row(s, "OpenMP", "OMP_NUM_THREADS=" + machine.path("omp_num_threads").asText() + ", OMP_WAIT_POLICY="
-                    + machine.path("omp_wait_policy").asText());
+                    + machine.path("omp_wait_policy").asText() + ", GOMP_SPINCOUNT=" + machine.path("gomp_spincount").asText("unset")
+                    + " (Lipa, C-direct, ND4J, DJL)");
         } else {
             row(s, "machine", "not recorded (no machine.json)");
         }

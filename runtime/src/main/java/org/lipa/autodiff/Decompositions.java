@@ -55,7 +55,7 @@ final class Decompositions {
             case GroupNorm n -> {
                 T x = in.get(0);
                 Shape xs = ops.shape(x);
-                T grouped = ops.reshape(x, xs.dim(0), n.groups(), -1);
+                T grouped = ops.reshape(x, xs.dim(0), n.groups(), xs.dim(1) / n.groups() * xs.sub(2, xs.rank()).size());
                 List<T> s = normalize(ops, grouped, new int[] {2}, n.eps());
                 long[] channel = channelShape(xs);
                 T y = ops.add(ops.mul(ops.reshape(s.get(0), xs.toArray()), ops.reshape(in.get(1), channel)),

@@ -140,8 +140,11 @@ final class JvpRules {
         var xs = ops.shape(x);
         int[] axes = r.axesFor(xs.rank());
         return switch (r.kind()) {
-            case SUM, MEAN -> ops.apply(r, List.of(t)).get(0);
-            case NORM_L2 -> ops.div(ops.apply(new Reduce(Reduce.Kind.SUM, r.axes(), r.keepDims()), List.of(ops.mul(x, t))).get(0), y);
+            case SUM -> ops.apply(r, List.of(t)).get(0);
+            // the mean of nothing is a constant (NaN): its tangent is zero, the empty sum, not the mean of nothing
+            case MEAN -> ops.apply(xs.size() == 0 ? new Reduce(Reduce.Kind.SUM, r.axes(), r.keepDims()) : r, List.of(t)).get(0);
+            case NORM_L2 -> ops.div(ops.apply(new Reduce(Reduce.Kind.SUM, r.axes(), r.keepDims()), List.of(ops.mul(x, t))).get(0),
+                    Rules.nonZero(ops, y));
             case MAX, MIN -> {
                 // the mean of t over the positions that attain the extremum
                 T yk = Rules.kept(ops, y, r, xs);

@@ -64,6 +64,14 @@ final class Rules {
         return ops.reshape(summed, target.toArray());
     }
 
+    /**
+     * A norm clipped below at the smallest positive float, as a divisor: where the norm is 0 every element
+     * it divides is 0 too, so the derivative is 0 there (PyTorch's choice of subgradient) instead of 0/0.
+     */
+    static <T> T nonZero(Ops<T> ops, T norm) {
+        return ops.clip(norm, Float.MIN_VALUE, Double.MAX_VALUE);
+    }
+
     /** The reduced shape with kept (size-1) axes, for broadcasting a reduction's result back. */
     static <T> T kept(Ops<T> ops, T reduced, Reduce op, Shape input) {
         return ops.reshape(reduced, op.keptShape(input).toArray());

@@ -120,8 +120,9 @@ final class VjpRules {
         Shape as = ops.shape(a);
         Shape cs = ops.shape(ct);
         if (ops.shape(b).rank() == 2 && as.rank() > 2 && as.sub(0, as.rank() - 2).equals(cs.sub(0, cs.rank() - 2))) {
-            T a2 = ops.reshape(a, -1, as.dim(as.rank() - 1));
-            T c2 = ops.reshape(ct, -1, cs.dim(cs.rank() - 1));
+            // explicit row counts, not -1: with an empty dimension -1 is ambiguous (and refused)
+            T a2 = ops.reshape(a, as.sub(0, as.rank() - 1).size(), as.dim(as.rank() - 1));
+            T c2 = ops.reshape(ct, cs.sub(0, cs.rank() - 1).size(), cs.dim(cs.rank() - 1));
             return ops.matmul(Rules.mT(ops, a2), c2);
         }
         return ops.matmul(Rules.mT(ops, a), ct);
@@ -138,7 +139,7 @@ final class VjpRules {
         if (bs.rank() != 1 || bs.dim(0) != n || cs.rank() < 2) {
             return ct;
         }
-        T rows = ops.reshape(ct, -1, n);
+        T rows = ops.reshape(ct, cs.sub(0, cs.rank() - 1).size(), n);
         long r = ops.shape(rows).dim(0);
         T ones = ops.apply(new Full(new org.lipa.tensor.TensorSpec(Shape.of(1, r), ops.spec(ct).dtype()), 1), List.of()).get(0);
         return ops.reshape(ops.matmul(ones, rows), n);
@@ -190,9 +191,10 @@ final class VjpRules {
                 for (int a : r.axesFor(xs.rank())) {
                     count *= xs.dim(a);
                 }
-                yield ops.expand(ops.scale(ck, 1.0 / count), xs);
+                // an empty reduction has an empty input: its cotangent has no elements, the scale is moot
+                yield ops.expand(ops.scale(ck, count == 0 ? 0 : 1.0 / count), xs);
             }
-            case NORM_L2 -> ops.mul(x, ops.div(ck, Rules.kept(ops, y, r, xs)));
+            case NORM_L2 -> ops.mul(x, ops.div(ck, Rules.nonZero(ops, Rules.kept(ops, y, r, xs))));
             case MAX, MIN -> {
                 // shared evenly among the positions that attain the extremum
                 T yk = Rules.kept(ops, y, r, xs);

@@ -80,6 +80,8 @@ public final class Idx {
             return new Array(dims, data);
         } catch (java.io.EOFException e) {
             throw new IOException(file + ": truncated", e);
+        } catch (java.util.zip.ZipException e) { // gzip's own messages do not name the file
+            throw new IOException(file + ": corrupt gzip data (" + e.getMessage() + ")", e);
         }
     }
 }

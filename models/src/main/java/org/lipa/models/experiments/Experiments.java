@@ -4,7 +4,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Every named experiment, in the order {@code lipa experiment --list} shows them.
+ * Every named experiment, in the order {@code lipa experiment --list} shows them: the order of the analyses
+ * issue's list from the literature (depth, initialization scale, optimizer, warmup, regularization,
+ * interpolation, attention).
  *
  * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
@@ -13,7 +15,8 @@ public final class Experiments {
     }
 
     public static List<Experiment> all() {
-        return List.of(new ResidualVsPlain(), new MonotoneInterpolation(), new AttentionScale());
+        return List.of(new ResidualVsPlain(), new InitScaleSensitivity(), new AdamVsSgd(), new WarmupSpectralNorm(),
+                new RegularizationLipschitz(), new MonotoneInterpolation(), new AttentionScale());
     }
 
     /** The experiment called {@code name}, if there is one. */

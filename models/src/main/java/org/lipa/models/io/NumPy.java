@@ -126,8 +126,8 @@ public final class NumPy {
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new IOException(file + ": not a readable zip archive (" + e.getMessage() + ")", e);
+        } catch (ZipException | java.io.EOFException | IllegalArgumentException e) {
+            throw new IOException(file + ": not a readable zip archive (" + e + ")", e);
         }
         try (zip) {
             Map<String, Tensor> out = new LinkedHashMap<>();
@@ -153,6 +153,10 @@ public final class NumPy {
                 }
             }
             return out;
+        } catch (ZipException | java.io.EOFException | IllegalArgumentException e) {
+            // corrupt entries: the zip library's exceptions (inflater errors, bad CRCs, entries that end early,
+            // malformed names) name no file
+            throw new IOException(file + ": corrupt zip archive (" + e + ")", e);
         }
     }
 
@@ -382,7 +386,7 @@ public final class NumPy {
                 check(peek() != '-', "negative dimension");
                 int start = pos;
                 long d = 0;
-                while (pos < s.length() && Character.isDigit(s.charAt(pos))) {
+                while (pos < s.length() && s.charAt(pos) >= '0' && s.charAt(pos) <= '9') { // ASCII only: isDigit takes any script's
                     try {
                         d = Math.addExact(Math.multiplyExact(d, 10), s.charAt(pos++) - '0');
                     } catch (ArithmeticException e) {

@@ -32,7 +32,10 @@ import org.lipa.tensor.Tensor;
  * <p>Thread safety: stateless static methods; safe to call from any number of threads.
  */
 public final class SafeTensors {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict: a header with anything but spaces after its JSON object is refused, as the reference reader does. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
     /** Headers above this are refused (the format's reference implementation uses 100 MB). */
     static final long MAX_HEADER = 100L << 20;
 
@@ -132,7 +135,8 @@ public final class SafeTensors {
                 }
                 long[] dims = new long[shapeNode.size()];
                 for (int i = 0; i < dims.length; i++) {
-                    if (!shapeNode.get(i).canConvertToLong() || shapeNode.get(i).asLong() < 0) {
+                    JsonNode d = shapeNode.get(i);
+                    if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
                         throw new IOException(file + ": tensor '" + name + "' has a bad dimension " + shapeNode.get(i));
                     }
                     dims[i] = shapeNode.get(i).asLong();
@@ -145,8 +149,9 @@ public final class SafeTensors {
                 } catch (IllegalArgumentException | ArithmeticException ex) {
                     throw new IOException(file + ": tensor '" + name + "' has an impossible shape " + shapeNode, ex);
                 }
-                long begin = offs.get(0).asLong(-1);
-                long end = offs.get(1).asLong(-1);
+                // integers only: asLong would also read "12" or 1.5
+                long begin = offs.get(0).isIntegralNumber() && offs.get(0).canConvertToLong() ? offs.get(0).asLong() : -1;
+                long end = offs.get(1).isIntegralNumber() && offs.get(1).canConvertToLong() ? offs.get(1).asLong() : -1;
                 if (begin < 0 || end < begin || end > dataSize) {
                     throw new IOException(file + ": tensor '" + name + "' has data_offsets [" + begin + ", " + end
                             + ") outside the " + dataSize + " bytes of data");

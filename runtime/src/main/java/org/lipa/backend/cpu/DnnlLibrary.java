@@ -153,6 +153,7 @@ public final class DnnlLibrary {
      * bindings can resolve symbols, and checks that they do. Returns the version string.
      */
     static String load(Path dnnl, Path gomp) {
+        OpenMp.shortSpinUnlessConfigured(); // before verify(): opening libdnnl loads libgomp, which reads its settings once
         String version = verify(dnnl);
         if (dnnl_h.class.getClassLoader() != DnnlLibrary.class.getClassLoader()) {
             // System.load binds a library to the caller's class loader, and loaderLookup() in the

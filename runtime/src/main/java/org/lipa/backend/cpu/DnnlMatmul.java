@@ -106,9 +106,24 @@ final class DnnlMatmul {
     private static void primitive(CpuBackend b, MatMul op, Tensor a, Tensor w, Tensor bias, Tensor y) {
         try (Arena tmp = Arena.ofConfined()) {
             int r = y.rank();
-            Tensor av = compact(toRank(a, r), tmp);
-            Tensor wv = compact(toRank(w, r), tmp);
-            Tensor bv = bias == null ? null : compact(toRank(bias, r), tmp);
+            Tensor av = toRank(a, r);
+            Tensor wv = toRank(w, r);
+            for (int i = 0; i < r - 2; i++) {
+                long n = y.shape().dim(i);
+                if (n > 1 && !carries(av, i, n) && !carries(wv, i, n)) {
+                    // oneDNN needs one operand to carry the result's batch: source broadcast along it, then copied
+                    // by readable() below (a stride-0 batch dim of both operands, or of one beside a size-1 dim)
+                    wv = wv.shape().dim(i) > 1 ? wv.slice(i, 0, 1) : wv;
+                    long[] dims = av.shape().toArray();
+                    dims[i] = n;
+                    av = av.shape().dim(i) == n ? av : av.broadcastTo(org.lipa.tensor.Shape.of(dims));
+                    av = CpuBackend.readable(av, tmp);
+                }
+            }
+            av = dense(b, compact(av, tmp), tmp);
+            wv = dense(b, compact(wv, tmp), tmp);
+            // contiguous: oneDNN's matmul reads a strided bias as if it were dense (found by FuzzTest)
+            Tensor bv = bias == null ? null : DnnlReorder.materialize(b, compact(toRank(bias, r), tmp), tmp);
             MemoryDesc src = MemoryDesc.of(av);
             MemoryDesc wei = MemoryDesc.of(wv);
             MemoryDesc bia = bv == null ? null : MemoryDesc.of(bv);
@@ -138,6 +153,23 @@ final class DnnlMatmul {
             v = v.unsqueeze(0);
         }
         return v;
+    }
+
+    /**
+     * {@code t} when it is contiguous or a contiguous tensor with its last two axes swapped, else a
+     * contiguous copy: oneDNN 3.13's matmul reads other batch strides wrongly when the source batch is
+     * broadcast (found by FuzzTest: weights sliced with a step along a batch axis).
+     */
+    private static Tensor dense(CpuBackend b, Tensor t, Arena tmp) {
+        if (t.isContiguous() || t.rank() >= 2 && t.transpose(t.rank() - 2, t.rank() - 1).isContiguous()) {
+            return t;
+        }
+        return DnnlReorder.materialize(b, t, tmp);
+    }
+
+    /** Whether {@code t} holds distinct data for all {@code n} entries of batch dim {@code i}. */
+    private static boolean carries(Tensor t, int i, long n) {
+        return t.shape().dim(i) == n && t.strides()[i] != 0;
     }
 
     /**
