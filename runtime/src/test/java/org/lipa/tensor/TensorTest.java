@@ -54,6 +54,35 @@ class TensorTest {
 
     // ---------------------------------------------------------------- creation
 
+    /** The strided f32 reads (row by row, and the tiled transpose) against element-by-element reads. */
+    @Test
+    void floatArraysOfStridedViewsAreTheirElementsInRowMajorOrder() {
+        java.util.Random rnd = new java.util.Random(3);
+        double[] v = new double[2 * 37 * 70];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rnd.nextGaussian();
+        }
+        Tensor t = Tensor.of(arena, DType.F32, v, 2, 37, 70);
+        Tensor[] views = {t.transpose(1, 2), t.transpose(0, 2), t.permute(2, 0, 1), t.slice(2, 1, 70, 3), t.transpose(1, 2).slice(1, 5, 60, 2),
+            t.slice(1, 0, 1, 1).broadcastTo(Shape.of(2, 4, 70)), t.transpose(1, 2).slice(2, 3, 4, 1), t.transpose(1, 2).slice(0, 1, 2, 1)};
+        for (Tensor view : views) {
+            float[] f = view.toFloatArray();
+            double[] d = view.toDoubleArray();
+            assertEquals(d.length, f.length);
+            for (int i = 0; i < d.length; i++) {
+                assertEquals((float) d[i], f[i], view + " element " + i);
+            }
+            // and against get(index), which shares no code with either
+            long[] idx = new long[view.rank()];
+            for (int i = 0; i < d.length; i++) {
+                assertEquals((float) view.get(idx), f[i]);
+                for (int a = view.rank() - 1; a >= 0 && ++idx[a] == view.shape().dim(a); a--) {
+                    idx[a] = 0;
+                }
+            }
+        }
+    }
+
     @Test
     void createdFromFloatsAndDoubles() {
         Tensor f = Tensor.of(arena, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);

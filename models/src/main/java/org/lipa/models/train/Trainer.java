@@ -13,6 +13,7 @@ import org.lipa.graph.Node;
 import org.lipa.models.nn.Module;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.ops.Ops;
+import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
@@ -80,7 +81,12 @@ public final class Trainer {
         Graph kept = Graph.trace(specs, (ops, in) -> {
             List<Node> r = grad.replay(ops, in);
             List<Node> out = new ArrayList<>(r.subList(0, 1 + aux));
-            out.addAll(r.subList(1 + aux + 2, 1 + aux + 2 + params.size()));
+            for (Node gradient : r.subList(1 + aux + 2, 1 + aux + 2 + params.size())) {
+                // a view (a linear layer's weight gradient is a transposed product) becomes contiguous in the graph:
+                // a oneDNN reorder, where the optimizer's flat read of a strided view costs several times more
+                boolean view = gradient.producer() != null && gradient.producer().op() instanceof ViewOp;
+                out.add(view ? ops.contiguous(gradient) : gradient);
+            }
             return out;
         });
         this.step = kept.compile(backend);
