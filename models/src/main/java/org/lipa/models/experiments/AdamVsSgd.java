@@ -54,7 +54,7 @@ public final class AdamVsSgd implements Experiment {
     private static Setup setup(Size size) {
         return size == Size.SMALL
                 ? new Setup(1024, 16, 8, 16, 1, 2, 32, 40, new double[] {1e-2, 3e-2}, new double[] {0.1, 0.3})
-                : new Setup(8192, 16, 8, 32, 2, 4, 64, 200, new double[] {1e-3, 3e-3, 1e-2, 3e-2}, new double[] {0.01, 0.03, 0.1, 0.3});
+                : new Setup(8192, 32, 16, 32, 2, 4, 64, 200, new double[] {1e-3, 3e-3, 1e-2, 3e-2}, new double[] {0.01, 0.03, 0.1, 0.3});
     }
 
     @Override
