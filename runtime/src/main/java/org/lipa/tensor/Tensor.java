@@ -553,16 +553,25 @@ public final class Tensor {
                     out[k + j] = storage.getAtIndex(ValueLayout.JAVA_FLOAT, off);
                 }
             }
-            for (int d = r - 2; d >= 0; d--) {
-                base += strides[d];
-                if (++idx[d] < shape.dim(d)) {
-                    break;
-                }
-                base -= strides[d] * idx[d];
-                idx[d] = 0;
-            }
+            base = advance(idx, base);
         }
         return out;
+    }
+
+    /**
+     * Steps the index {@code idx} over the leading {@code idx.length} axes to the next position in row-major
+     * order and returns {@code base} (the element offset of the current position) moved to match.
+     */
+    private long advance(long[] idx, long base) {
+        for (int d = idx.length - 1; d >= 0; d--) {
+            base += strides[d];
+            if (++idx[d] < shape.dim(d)) {
+                return base;
+            }
+            base -= strides[d] * idx[d];
+            idx[d] = 0;
+        }
+        return base;
     }
 
     /**
@@ -595,14 +604,7 @@ public final class Tensor {
                     }
                 }
             }
-            for (int d = r - 3; d >= 0; d--) {
-                base += strides[d];
-                if (++idx[d] < shape.dim(d)) {
-                    break;
-                }
-                base -= strides[d] * idx[d];
-                idx[d] = 0;
-            }
+            base = advance(idx, base);
         }
         return out;
     }
