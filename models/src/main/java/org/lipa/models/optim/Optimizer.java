@@ -27,6 +27,12 @@ public abstract class Optimizer {
     private final java.util.Map<String, Tensor> named = new java.util.LinkedHashMap<>();
     protected double lr;
     private long steps;
+    /** Whether the parameters and the state may be updated from pool threads (decided at the first step). */
+    private Boolean sharedState;
+    /** Parameters at least twice this large are updated in chunks of it, in parallel. */
+    private static final long PARALLEL_CHUNK = 1 << 15;
+    /** A thread that owns nothing: segments it may access are readable from any thread. */
+    private static final Thread PROBE = Thread.ofVirtual().unstarted(() -> { });
 
     protected Optimizer(List<Tensor> params, Arena state, double lr) {
         for (int i = 0; i < params.size(); i++) {
@@ -99,20 +105,66 @@ public abstract class Optimizer {
             }
         }
         steps++;
-        for (int i = 0; i < params.size(); i++) {
-            float[] g = grads.get(i).toFloatArray();
-            update(i, params.get(i).data(), g, steps);
+        // the rules read the gradients' memory in place; other layouts and dtypes get a contiguous f32 copy
+        Arena scratch = null; // made when needed: closing a shared arena costs a handshake with every thread
+        try {
+            for (int i = 0; i < params.size(); i++) {
+                Tensor g = grads.get(i);
+                if (g.dtype() != DType.F32 || !g.isContiguous()) {
+                    scratch = scratch == null ? Arena.ofShared() : scratch;
+                    g = g.to(scratch, DType.F32);
+                }
+                apply(i, params.get(i).data(), g.data(), params.get(i).size());
+            }
+        } finally {
+            if (scratch != null) {
+                scratch.close();
+            }
         }
     }
 
-    /** Updates parameter {@code index} (its f32 data in {@code p}) from gradient {@code g} at step {@code t} (from 1). */
-    protected abstract void update(int index, MemorySegment p, float[] g, long t);
+    /**
+     * Runs the rule over parameter {@code index}: in chunks on the common fork-join pool when it is large
+     * and every segment involved may be read from other threads (shared or global arenas), else here.
+     * The Adam update of a 270k-parameter MLP took 1.0 ms with the gradients copied whole to the heap.
+     */
+    private void apply(int index, MemorySegment p, MemorySegment g, long n) {
+        long t = steps;
+        if (n < 2 * PARALLEL_CHUNK || !sharedState() || !p.isAccessibleBy(PROBE) || !g.isAccessibleBy(PROBE)) {
+            update(index, p, g, 0, n, t);
+            return;
+        }
+        int chunks = Math.toIntExact((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK);
+        java.util.stream.IntStream.range(0, chunks).parallel()
+                .forEach(c -> update(index, p, g, (long) c * PARALLEL_CHUNK, Math.min(n, (long) (c + 1) * PARALLEL_CHUNK), t));
+    }
 
-    static float get(MemorySegment s, int i) {
+    private boolean sharedState() {
+        if (sharedState == null) {
+            boolean shared = true;
+            for (Tensor s : named.values()) {
+                shared &= s.data().isAccessibleBy(PROBE);
+            }
+            for (Tensor p : params) {
+                shared &= p.data().isAccessibleBy(PROBE);
+            }
+            sharedState = shared;
+        }
+        return sharedState;
+    }
+
+    /**
+     * Updates elements {@code [from, to)} of parameter {@code index} (f32 data {@code p}) from its gradient
+     * {@code g} (contiguous f32) at step {@code t} (from 1). Called concurrently for disjoint ranges of one
+     * parameter, so an element's update may read and write only that element of each segment.
+     */
+    protected abstract void update(int index, MemorySegment p, MemorySegment g, long from, long to, long t);
+
+    static float get(MemorySegment s, long i) {
         return s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
     }
 
-    static void set(MemorySegment s, int i, double v) {
+    static void set(MemorySegment s, long i, double v) {
         s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) v);
     }
 
@@ -158,10 +210,10 @@ public abstract class Optimizer {
             private final List<Tensor> buf = momentum > 0 ? stateLike("momentum") : List.of();
 
             @Override
-            protected void update(int index, MemorySegment p, float[] g, long t) {
+            protected void update(int index, MemorySegment p, MemorySegment g, long from, long to, long t) {
                 MemorySegment b = momentum > 0 ? buf.get(index).data() : null;
-                for (int i = 0; i < g.length; i++) {
-                    double d = g[i] + weightDecay * get(p, i);
+                for (long i = from; i < to; i++) {
+                    double d = get(g, i) + weightDecay * get(p, i);
                     if (momentum > 0) {
                         double m = t == 1 ? d : momentum * get(b, i) + d;
                         set(b, i, m);
@@ -179,10 +231,10 @@ public abstract class Optimizer {
             private final List<Tensor> sum = stateLike("sum");
 
             @Override
-            protected void update(int index, MemorySegment p, float[] g, long t) {
+            protected void update(int index, MemorySegment p, MemorySegment g, long from, long to, long t) {
                 MemorySegment s = sum.get(index).data();
-                for (int i = 0; i < g.length; i++) {
-                    double d = g[i] + weightDecay * get(p, i);
+                for (long i = from; i < to; i++) {
+                    double d = get(g, i) + weightDecay * get(p, i);
                     double acc = get(s, i) + d * d;
                     set(s, i, acc);
                     set(p, i, get(p, i) - lr * d / (Math.sqrt(acc) + eps));
@@ -197,10 +249,10 @@ public abstract class Optimizer {
             private final List<Tensor> sq = stateLike("square_avg");
 
             @Override
-            protected void update(int index, MemorySegment p, float[] g, long t) {
+            protected void update(int index, MemorySegment p, MemorySegment g, long from, long to, long t) {
                 MemorySegment s = sq.get(index).data();
-                for (int i = 0; i < g.length; i++) {
-                    double d = g[i] + weightDecay * get(p, i);
+                for (long i = from; i < to; i++) {
+                    double d = get(g, i) + weightDecay * get(p, i);
                     double v = alpha * get(s, i) + (1 - alpha) * d * d;
                     set(s, i, v);
                     set(p, i, get(p, i) - lr * d / (Math.sqrt(v) + eps));
@@ -229,40 +281,34 @@ public abstract class Optimizer {
             private final List<Tensor> v = stateLike("exp_avg_sq");
 
             @Override
-            protected void update(int index, MemorySegment p, float[] g, long t) {
-                // float arithmetic on bulk copies, as PyTorch computes: the loops vectorize (sqrt and division
-                // included), which per-element double arithmetic on the segments did not, at 4x the time
-                int n = g.length;
-                MemorySegment ms = m.get(index).data();
-                MemorySegment vs = v.get(index).data();
-                float[] w = p.asSlice(0, 4L * n).toArray(ValueLayout.JAVA_FLOAT);
-                float[] mv = ms.asSlice(0, 4L * n).toArray(ValueLayout.JAVA_FLOAT);
-                float[] vv = vs.asSlice(0, 4L * n).toArray(ValueLayout.JAVA_FLOAT);
+            protected void update(int index, MemorySegment p, MemorySegment g, long from, long to, long t) {
+                // float arithmetic on bulk copies of the range, as PyTorch computes: the loop vectorizes (sqrt and
+                // division included), and unlike element access to the segments it is fast before the JIT has
+                // compiled it too (a short training run spent 40 s more in the interpreter with segment access)
+                int n = Math.toIntExact(to - from);
+                float[] w = p.asSlice(4 * from, 4L * n).toArray(ValueLayout.JAVA_FLOAT);
+                float[] d = g.asSlice(4 * from, 4L * n).toArray(ValueLayout.JAVA_FLOAT);
+                MemorySegment ms = m.get(index).data().asSlice(4 * from, 4L * n);
+                MemorySegment vs = v.get(index).data().asSlice(4 * from, 4L * n);
+                float[] mv = ms.toArray(ValueLayout.JAVA_FLOAT);
+                float[] vv = vs.toArray(ValueLayout.JAVA_FLOAT);
                 float b1 = (float) beta1;
                 float b2 = (float) beta2;
                 float step = (float) (lr / (1 - Math.pow(beta1, t)));
                 float invSqrtC2 = (float) (1 / Math.sqrt(1 - Math.pow(beta2, t)));
                 float e = (float) eps;
-                if (decoupled) {
-                    float keep = (float) (1 - lr * weightDecay);
-                    for (int i = 0; i < n; i++) {
-                        w[i] *= keep;
-                    }
-                } else if (weightDecay != 0) {
-                    float wd = (float) weightDecay;
-                    for (int i = 0; i < n; i++) {
-                        g[i] += wd * w[i];
-                    }
-                }
+                float keep = decoupled ? (float) (1 - lr * weightDecay) : 1f;
+                float wd = decoupled ? 0f : (float) weightDecay;
                 for (int i = 0; i < n; i++) {
-                    float d = g[i];
-                    float mi = b1 * mv[i] + (1 - b1) * d;
-                    float vi = b2 * vv[i] + (1 - b2) * d * d;
+                    float wi = w[i] * keep;
+                    float di = d[i] + wd * wi;
+                    float mi = b1 * mv[i] + (1 - b1) * di;
+                    float vi = b2 * vv[i] + (1 - b2) * di * di;
                     mv[i] = mi;
                     vv[i] = vi;
-                    w[i] -= step * mi / ((float) Math.sqrt(vi) * invSqrtC2 + e);
+                    w[i] = wi - step * mi / ((float) Math.sqrt(vi) * invSqrtC2 + e);
                 }
-                MemorySegment.copy(w, 0, p, ValueLayout.JAVA_FLOAT, 0, n);
+                MemorySegment.copy(w, 0, p, ValueLayout.JAVA_FLOAT, 4 * from, n);
                 MemorySegment.copy(mv, 0, ms, ValueLayout.JAVA_FLOAT, 0, n);
                 MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT, 0, n);
             }

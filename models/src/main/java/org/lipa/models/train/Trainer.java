@@ -98,7 +98,9 @@ public final class Trainer {
 
     /** One step on a batch: returns the loss before the update. */
     public double step(Tensor x, Tensor y) {
-        try (Arena arena = Arena.ofConfined()) {
+        // shared, so that the optimizer may update large parameters from their gradients on both cores
+        // (1.99 against 2.24 ms per MLP step; closing it costs a handshake, a few microseconds here)
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> in = new ArrayList<>(List.of(x, y));
             in.addAll(params);
             in.addAll(buffers);

@@ -33,6 +33,50 @@ class OptimizerTest {
         assertArrayEquals(new float[] {(float) expected[0], (float) expected[1]}, actual, 2e-6f);
     }
 
+    /**
+     * A large parameter in a shared arena is updated in parallel chunks, one in a confined arena in one pass;
+     * both must give the same bits (every element's update is the same float arithmetic), and the first
+     * elements must follow Adam's formula in double precision.
+     */
+    @Test
+    void parallelChunksGiveTheSameBitsAsOnePass() {
+        int n = 100_003; // above two chunks, and not a multiple of one
+        float[] init = new float[n];
+        float[][] grads = new float[3][n];
+        java.util.Random rnd = new java.util.Random(5);
+        for (int i = 0; i < n; i++) {
+            init[i] = (float) rnd.nextGaussian();
+            for (float[] g : grads) {
+                g[i] = (float) rnd.nextGaussian();
+            }
+        }
+        float[][] results = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            try (Arena arena = k == 0 ? Arena.ofConfined() : Arena.ofShared()) {
+                Tensor p = Tensor.of(arena, init, n);
+                Optimizer adamW = Optimizer.adamW(List.of(p), arena, 1e-2, 0.9, 0.999, 1e-8, 0.1);
+                for (float[] g : grads) {
+                    adamW.step(List.of(Tensor.of(arena, g, n)));
+                }
+                results[k] = p.toFloatArray();
+            }
+        }
+        assertArrayEquals(results[0], results[1]);
+        for (int i = 0; i < 5; i++) { // AdamW in double, the reference
+            double w = init[i];
+            double m = 0;
+            double v = 0;
+            for (int t = 1; t <= 3; t++) {
+                double g = grads[t - 1][i];
+                w *= 1 - 1e-2 * 0.1;
+                m = 0.9 * m + 0.1 * g;
+                v = 0.999 * v + 0.001 * g * g;
+                w -= 1e-2 * (m / (1 - Math.pow(0.9, t))) / (Math.sqrt(v / (1 - Math.pow(0.999, t))) + 1e-8);
+            }
+            assertEquals(w, results[1][i], 1e-5 * (1 + Math.abs(w)));
+        }
+    }
+
     @Test
     void sgd() {
         expect(new double[] {1.025, -2.0}, run((p, a) -> Optimizer.sgd(p, a, 0.1, 0, false, 0)));
