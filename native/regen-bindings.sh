@@ -4,12 +4,21 @@
 # native/VERSIONS. Needs `jextract` on the PATH (see native/README.md) and unzip; Maven only when the
 # artifact is not in the local repository yet.
 #
-#   native/regen-bindings.sh
+#   native/regen-bindings.sh          # oneDNN (the default)
+#   native/regen-bindings.sh cuda     # the CUDA runtime, cuBLAS, cuDNN and NVRTC (org.lipa.bindings.cu*, nvrtc)
+#
+# The CUDA headers: CUDA_INCLUDE (default /usr/local/cuda/include, else the newest /usr/local/cuda-*/include)
+# holds cuda_runtime_api.h; CUBLAS_INCLUDE, CUDNN_INCLUDE and NVRTC_INCLUDE hold cublas_v2.h, cudnn.h and
+# nvrtc.h. Any of the last three left unset comes from the NVIDIA wheels named in native/VERSIONS, taken
+# from WHEELS (a folder of .whl files) or fetched with `pip download` into a temporary folder.
 #
 # Env: JEXTRACT_COMMIT  the openjdk/jextract commit your jextract was built from (recorded in
 #                       VERSIONS; found automatically when jextract's install has a COMMIT file).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+what=${1:-dnnl}
+case "$what" in dnnl|cuda) ;; *) echo "usage: native/regen-bindings.sh [dnnl|cuda]" >&2; exit 2 ;; esac
 
 if ! command -v jextract >/dev/null 2>&1; then
   echo "regen-bindings: 'jextract' is not on the PATH." >&2
@@ -18,6 +27,10 @@ if ! command -v jextract >/dev/null 2>&1; then
   exit 1
 fi
 command -v unzip >/dev/null 2>&1 || { echo "regen-bindings: 'unzip' is needed" >&2; exit 1; }
+
+if [ "$what" = cuda ]; then
+  exec "$root/native/regen-cuda-bindings.sh"
+fi
 
 # The artifact version is the one the build uses, read from the root pom so they cannot drift.
 dnnl_version=$(sed -n 's:.*<dnnl.version>\(.*\)</dnnl.version>.*:\1:p' "$root/pom.xml" | head -1)
@@ -66,7 +79,10 @@ jx_version=$(jextract --version 2>&1)
   echo "jextract.jdk=$(echo "$jx_version" | sed -n 's/^JDK version //p')"
   echo "libclang.version=$(echo "$jx_version" | sed -n 's/^LibClang version //p')"
   echo "generated.date=$(date -u +%Y-%m-%d)"
-} > "$root/native/VERSIONS"
+  # the CUDA lines belong to native/regen-cuda-bindings.sh: kept as they are
+  grep '^cuda\.\|^cublas\.\|^cudnn\.\|^nvrtc\.' "$root/native/VERSIONS" || true
+} > "$work/VERSIONS"
+cp "$work/VERSIONS" "$root/native/VERSIONS"
 
 n=$(find "$out/$pkg" -name '*.java' | wc -l)
 kib=$(du -sk "$out/$pkg" | cut -f1)

@@ -34,6 +34,29 @@ public interface Backend extends AutoCloseable {
      */
     void execute(Op op, List<Tensor> inputs, List<Tensor> outputs);
 
+    /** Where this backend computes: its outputs (and inputs, except host ones it copies in) live there. */
+    default org.lipa.tensor.Device device() {
+        return org.lipa.tensor.Device.CPU;
+    }
+
+    /**
+     * A tensor of {@code spec} for an op's output on this backend's device, freed when {@code arena}
+     * closes: zeroed host memory, or uninitialized device memory (every op writes all of its outputs).
+     */
+    default Tensor allocate(java.lang.foreign.Arena arena, org.lipa.tensor.TensorSpec spec) {
+        return Tensor.zeros(arena, spec.dtype(), spec.shape());
+    }
+
+    /** One buffer of {@code bytes} on this backend's device, which a planner carves tensors out of with {@link #wrap}. */
+    default java.lang.foreign.MemorySegment allocateBuffer(java.lang.foreign.Arena arena, long bytes) {
+        return org.lipa.memory.HostMemory.allocate(arena, bytes);
+    }
+
+    /** A contiguous tensor of {@code spec} over {@code buffer}, a slice of {@link #allocateBuffer}'s result. */
+    default Tensor wrap(java.lang.foreign.MemorySegment buffer, org.lipa.tensor.TensorSpec spec) {
+        return Tensor.wrap(buffer, spec.dtype(), spec.shape());
+    }
+
     /** Releases native resources; the backend cannot execute afterwards. */
     @Override
     void close();

@@ -207,7 +207,7 @@ public final class Executable {
         }
         GraphRunEvent event = new GraphRunEvent();
         event.begin();
-        MemorySegment buffer = HostMemory.allocate(arena, planBytes);
+        MemorySegment buffer = backend.allocateBuffer(arena, planBytes);
         List<Apply> applies = graph.applies();
         boolean checkFinite = FiniteCheck.enabled();
         for (int step = 0; step < applies.size(); step++) {
@@ -228,7 +228,7 @@ public final class Executable {
             for (Node o : a.outputs()) {
                 TensorSpec s = o.spec();
                 long bytes = s.shape().size() * s.dtype().byteSize();
-                Tensor t = Tensor.wrap(buffer.asSlice(offsets.get(o), bytes), s.dtype(), s.shape());
+                Tensor t = backend.wrap(buffer.asSlice(offsets.get(o), bytes), s);
                 out.add(t);
                 env.put(o, t);
             }

@@ -58,7 +58,7 @@ public final class Eager extends Ops<Tensor> {
         }
         List<Tensor> outputs = new ArrayList<>(outSpecs.size());
         for (TensorSpec s : outSpecs) {
-            outputs.add(Tensor.zeros(arena, s.dtype(), s.shape()));
+            outputs.add(backend.allocate(arena, s));
         }
         if (Thread.currentThread().isInterrupted()) {
             throw new java.util.concurrent.CancellationException("interrupted before " + op.name());

@@ -24,7 +24,7 @@ public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute
             try {
                 return r.view(x);
             } catch (IllegalArgumentException notAView) {
-                Tensor copy = Tensor.zeros(arena, x.dtype(), x.shape());
+                Tensor copy = backend.allocate(arena, x.spec());
                 backend.execute(new Cast(x.dtype()), List.of(x), List.of(copy));
                 return r.view(copy);
             }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
+import org.lipa.memory.DeviceMemory;
 import org.lipa.memory.HostMemory;
 
 /**
@@ -33,15 +34,16 @@ public final class Tensor {
     private final Shape shape;
     private final long[] strides;
     private final long offset;
-    private final Device device;
+    /** Where the storage lives: null for the host, else the device memory it was allocated from. */
+    private final DeviceMemory memory;
 
-    private Tensor(MemorySegment storage, DType dtype, Shape shape, long[] strides, long offset, Device device) {
+    private Tensor(MemorySegment storage, DType dtype, Shape shape, long[] strides, long offset, DeviceMemory memory) {
         this.storage = storage;
         this.dtype = dtype;
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
-        this.device = device;
+        this.memory = memory;
     }
 
     // ---------------------------------------------------------------- creation
@@ -50,15 +52,8 @@ public final class Tensor {
     public static Tensor zeros(Arena arena, DType dtype, Shape shape) {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(dtype, "dtype");
-        Objects.requireNonNull(shape, "shape");
-        long bytes;
-        try {
-            bytes = Math.multiplyExact(shape.size(), (long) dtype.byteSize());
-        } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("shape " + shape + " of " + dtype.shortName() + " is too large to allocate", e);
-        }
-        MemorySegment seg = HostMemory.allocate(arena, bytes);
-        return new Tensor(seg, dtype, shape, shape.contiguousStrides(), 0, Device.CPU);
+        MemorySegment seg = HostMemory.allocate(arena, bytesOf(dtype, shape));
+        return new Tensor(seg, dtype, shape, shape.contiguousStrides(), 0, null);
     }
 
     /**
@@ -76,7 +71,41 @@ public final class Tensor {
         if (segment.address() % dtype.byteSize() != 0) {
             throw new IllegalArgumentException("segment at " + segment.address() + " is not aligned for " + dtype.shortName());
         }
-        return new Tensor(segment, dtype, shape, shape.contiguousStrides(), 0, Device.CPU);
+        return new Tensor(segment, dtype, shape, shape.contiguousStrides(), 0, null);
+    }
+
+    /**
+     * An uninitialized contiguous tensor in device memory, returned to its allocator when {@code arena}
+     * closes. Its elements are read and written by kernels and by the explicit copies ({@link #toHost},
+     * {@link #copyFrom(float[])}), never through host addresses.
+     */
+    public static Tensor empty(DeviceMemory memory, Arena arena, DType dtype, Shape shape) {
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(arena, "arena");
+        return new Tensor(memory.allocate(arena, bytesOf(dtype, shape)), dtype, shape, shape.contiguousStrides(), 0, memory);
+    }
+
+    /** The bytes a contiguous {@code dtype} tensor of {@code shape} takes; too many is an IllegalArgumentException. */
+    private static long bytesOf(DType dtype, Shape shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(shape, "shape");
+        try {
+            return Math.multiplyExact(shape.size(), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + shape + " of " + dtype.shortName() + " is too large to allocate", e);
+        }
+    }
+
+    /**
+     * A contiguous tensor over existing device memory (a slice of a planned buffer), neither copied nor
+     * owned.
+     *
+     * @throws IllegalArgumentException if the segment is too small or not aligned for {@code dtype}
+     */
+    public static Tensor wrap(MemorySegment deviceSegment, DType dtype, Shape shape, DeviceMemory memory) {
+        Objects.requireNonNull(memory, "memory");
+        Tensor host = wrap(deviceSegment, dtype, shape); // the same size and alignment checks
+        return new Tensor(host.storage, dtype, shape, host.strides, 0, memory);
     }
 
     /** A zero-filled contiguous tensor. */
@@ -194,8 +223,19 @@ public final class Tensor {
         return shape.size();
     }
 
+    /** Where the elements live: {@link Device#CPU} for host memory. */
     public Device device() {
-        return device;
+        return memory == null ? Device.CPU : memory.device();
+    }
+
+    /** Whether the elements are in host memory (readable from Java). */
+    public boolean isHost() {
+        return memory == null;
+    }
+
+    /** The device memory the storage belongs to, or null for a host tensor. */
+    public DeviceMemory deviceMemory() {
+        return memory;
     }
 
     /** Strides in elements (a copy). */
@@ -268,7 +308,7 @@ public final class Tensor {
             throw new IllegalArgumentException("cannot reshape a non-contiguous " + spec() + " with strides "
                     + Arrays.toString(strides) + " to " + target + " without a copy: call contiguous(arena) first");
         }
-        return new Tensor(storage, dtype, target, newStrides, offset, device);
+        return new Tensor(storage, dtype, target, newStrides, offset, memory);
     }
 
     /** Reshape as a view when possible, else a contiguous copy in {@code arena}. */
@@ -276,7 +316,7 @@ public final class Tensor {
         Shape target = inferShape(dims);
         long[] newStrides = viewStrides(target);
         if (newStrides != null) {
-            return new Tensor(storage, dtype, target, newStrides, offset, device);
+            return new Tensor(storage, dtype, target, newStrides, offset, memory);
         }
         return contiguous(arena).reshape(dims);
     }
@@ -366,7 +406,7 @@ public final class Tensor {
             d[i] = shape.dim(a);
             s[i] = strides[a];
         }
-        return new Tensor(storage, dtype, Shape.of(d), s, offset, device);
+        return new Tensor(storage, dtype, Shape.of(d), s, offset, memory);
     }
 
     /** Two dimensions swapped. */
@@ -398,7 +438,7 @@ public final class Tensor {
         long count = (e - s + step - 1) / step;
         long[] st = strides.clone();
         st[a] = strides[a] * step;
-        return new Tensor(storage, dtype, shape.with(a, count), st, offset + s * strides[a], device);
+        return new Tensor(storage, dtype, shape.with(a, count), st, offset + s * strides[a], memory);
     }
 
     /** Elements {@code [start, end)} along {@code axis}. */
@@ -423,7 +463,7 @@ public final class Tensor {
                 s[i] = strides[j++];
             }
         }
-        return new Tensor(storage, dtype, Shape.of(d), s, offset, device);
+        return new Tensor(storage, dtype, Shape.of(d), s, offset, memory);
     }
 
     /**
@@ -450,7 +490,61 @@ public final class Tensor {
                         + " is " + shape.dim(j));
             }
         }
-        return new Tensor(storage, dtype, target, s, offset, device);
+        return new Tensor(storage, dtype, target, s, offset, memory);
+    }
+
+    // ---------------------------------------------------------------- host <-> device
+
+    /**
+     * This tensor if it is on the host; otherwise a host tensor in {@code arena} with the same shape and
+     * strides, holding a copy of the storage range this view covers (one device-to-host copy, which waits
+     * for the device's pending work).
+     */
+    public Tensor toHost(Arena arena) {
+        if (memory == null) {
+            return this;
+        }
+        checkAlive("tensor");
+        if (size() == 0) {
+            return zeros(arena, dtype, shape);
+        }
+        long lo = offset;
+        long hi = offset;
+        for (int i = 0; i < rank(); i++) {
+            long span = (shape.dim(i) - 1) * strides[i];
+            lo += Math.min(0, span);
+            hi += Math.max(0, span);
+        }
+        long bytes = (hi - lo + 1) * dtype.byteSize();
+        MemorySegment host = HostMemory.allocate(arena, bytes);
+        memory.copyToHost(storage.asSlice(lo * dtype.byteSize(), bytes), host, bytes);
+        return new Tensor(host, dtype, shape, strides.clone(), offset - lo, null);
+    }
+
+    /**
+     * A contiguous copy of this tensor in {@code memory}, allocated in {@code arena} (from the host, or
+     * from a device tensor of the same memory).
+     */
+    public Tensor toDevice(DeviceMemory memory, Arena arena) {
+        Objects.requireNonNull(memory, "memory");
+        checkAlive("tensor");
+        Tensor t = empty(memory, arena, dtype, shape);
+        t.copyFrom(this);
+        return t;
+    }
+
+    private void checkHostAccess(String what) {
+        if (memory != null) {
+            throw new IllegalStateException(what + " reads or writes host memory, but this " + spec() + " is on "
+                    + device() + ": copy it with toHost(arena) first, or use the backend's ops");
+        }
+    }
+
+    /** Runs {@code read} on a host copy of this device tensor (a temporary, freed at once). */
+    private <R> R onHostCopy(java.util.function.Function<Tensor, R> read) {
+        try (Arena tmp = Arena.ofConfined()) {
+            return read.apply(toHost(tmp));
+        }
     }
 
     // ---------------------------------------------------------------- element access
@@ -506,11 +600,15 @@ public final class Tensor {
 
     /** The element at {@code index} (one index per dimension), widened to double. */
     public double get(long... index) {
+        if (memory != null) {
+            return onHostCopy(h -> h.get(index));
+        }
         return readAt(offsetOf(index));
     }
 
     /** Writes the element at {@code index}; tensors are views, so every view of that storage sees it. */
     public void set(double value, long... index) {
+        checkHostAccess("set");
         writeAt(offsetOf(index), value);
     }
 
@@ -612,6 +710,9 @@ public final class Tensor {
     /** All elements in row-major order, widened to double. */
     public double[] toDoubleArray() {
         checkAlive("tensor");
+        if (memory != null) {
+            return onHostCopy(Tensor::toDoubleArray);
+        }
         if (size() == 0) {
             return new double[0]; // its offset may point past the storage: nothing to read
         }
@@ -631,6 +732,9 @@ public final class Tensor {
     /** All elements in row-major order as floats (f64 is rounded). */
     public float[] toFloatArray() {
         checkAlive("tensor");
+        if (memory != null) {
+            return onHostCopy(Tensor::toFloatArray);
+        }
         if (size() == 0) {
             return new float[0];
         }
@@ -658,6 +762,10 @@ public final class Tensor {
     public void copyFrom(double[] values) {
         checkAlive("tensor");
         checkWritable(values.length);
+        if (memory != null) {
+            uploadFrom(arena -> of(arena, dtype, values, shape.toArray()));
+            return;
+        }
         if (size() == 0) {
             return;
         }
@@ -675,6 +783,10 @@ public final class Tensor {
     public void copyFrom(float[] values) {
         checkAlive("tensor");
         checkWritable(values.length);
+        if (memory != null) {
+            uploadFrom(arena -> of(arena, dtype, values, shape.toArray()));
+            return;
+        }
         if (size() == 0) {
             return;
         }
@@ -685,6 +797,21 @@ public final class Tensor {
         long[] offs = elementOffsets();
         for (int i = 0; i < offs.length; i++) {
             writeAt(offs[i], values[i]);
+        }
+    }
+
+    /** Writes a contiguous device tensor from a host tensor that {@code make} builds in a temporary arena. */
+    private void uploadFrom(java.util.function.Function<Arena, Tensor> make) {
+        if (!isContiguous()) {
+            throw new IllegalArgumentException("cannot copy host values into the non-contiguous " + spec() + " on " + device()
+                    + " with strides " + Arrays.toString(strides) + ": write a contiguous tensor and copy it with an op");
+        }
+        if (size() == 0) {
+            return;
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            Tensor host = make.apply(tmp);
+            memory.copyFromHost(host.storage, data(), size() * dtype.byteSize());
         }
     }
 
@@ -706,6 +833,21 @@ public final class Tensor {
         if (!src.shape.equals(shape)) {
             throw new IllegalArgumentException("cannot copy " + src.spec() + " into " + spec() + ": shapes differ");
         }
+        src.checkAlive("source");
+        checkAlive("tensor");
+        if ((memory != null || src.memory != null) && src.dtype == dtype && src.isContiguous() && isContiguous() && size() > 0) {
+            long bytes = size() * dtype.byteSize();
+            if (src.memory == null) {
+                memory.copyFromHost(src.data(), data(), bytes);
+            } else if (memory == null) {
+                src.memory.copyToHost(src.data(), data(), bytes);
+            } else if (memory == src.memory) {
+                memory.copyOnDevice(src.data(), data(), bytes);
+            } else {
+                copyFrom(src.toDoubleArray());
+            }
+            return;
+        }
         copyFrom(src.toDoubleArray());
     }
 
@@ -716,6 +858,7 @@ public final class Tensor {
 
     /** A contiguous copy in {@code arena} converted to {@code target}. */
     public Tensor to(Arena arena, DType target) {
+        checkHostAccess("to(arena, dtype) makes a host copy and");
         Tensor t = zeros(arena, target, shape);
         if (dtype == target && isContiguous()) {
             checkAlive("tensor");
@@ -734,6 +877,9 @@ public final class Tensor {
         if (size() != 1) {
             throw new IllegalStateException("item() needs exactly one element, but the tensor is " + spec());
         }
+        if (memory != null) {
+            return onHostCopy(Tensor::item);
+        }
         return readAt(offset);
     }
 
@@ -750,10 +896,17 @@ public final class Tensor {
             sb.append(", strides=").append(Arrays.toString(strides));
         }
         sb.append(']');
+        if (memory != null) {
+            sb.append(" on ").append(device());
+        }
         if (!isAlive()) {
             return sb.append(" (arena closed)").toString();
         }
         sb.append('\n');
+        if (memory != null) {
+            String host = onHostCopy(Tensor::toString);
+            return sb.append(host, host.indexOf('\n') + 1, host.length()).toString();
+        }
         appendValues(sb, 0, offset);
         return sb.toString();
     }

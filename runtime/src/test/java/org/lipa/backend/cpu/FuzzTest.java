@@ -60,7 +60,7 @@ import org.lipa.tensor.TensorSpec;
  */
 @Tag("cpu")
 @ExtendWith(SharedCpu.class)
-class FuzzTest {
+public class FuzzTest {
     private static final int CASES = Integer.getInteger("lipa.fuzz.cases", 3000);
     private static final long SEED = Long.getLong("lipa.fuzz.seed", 20261122L);
     private static final String TRACE = System.getProperty("lipa.fuzz.trace");
@@ -74,14 +74,23 @@ class FuzzTest {
 
     @Test
     void everyCallMatchesTheReferenceOrIsRejectedBeforeNativeCode() throws java.io.IOException {
-        CpuBackend cpu = SharedCpu.backend();
+        fuzz(SharedCpu.backend(), Dnnl::downcalls, HostMemory::liveBytes, CASES, SEED);
+    }
+
+    /**
+     * The fuzz loop on any backend (the GPU backend's test runs it too): {@code nativeCalls} counts calls that
+     * reached native code (must not move when a case is rejected), {@code liveBytes} the memory that must
+     * return to its level after each case's arena closes.
+     */
+    public static void fuzz(org.lipa.backend.Backend cpu, java.util.function.LongSupplier nativeCalls,
+            java.util.function.LongSupplier liveBytes, int CASES, long SEED) throws java.io.IOException {
         Map<Outcome, Integer> outcomes = new EnumMap<>(Outcome.class);
         Map<String, int[]> families = new TreeMap<>();
         int hostile = 0;
         java.io.PrintStream trace = TRACE == null ? null : new java.io.PrintStream(new java.io.FileOutputStream(TRACE), true);
         for (int i = 0; i < CASES; i++) {
             long seed = SEED * 1_000_003L + i;
-            long liveBefore = HostMemory.liveBytes();
+            long liveBefore = liveBytes.getAsLong();
             Outcome o;
             String description;
             try (Arena arena = Arena.ofConfined()) {
@@ -94,7 +103,7 @@ class FuzzTest {
                     trace.println("fuzz case " + i + " (seed " + seed + "): " + c.description());
                 }
                 try {
-                    o = run(cpu, arena, rnd, c);
+                    o = run(cpu, nativeCalls, arena, rnd, c);
                 } catch (AssertionError e) {
                     throw new AssertionError("fuzz case " + i + " (seed " + seed + "): " + c.description() + ": " + e.getMessage(), e);
                 } catch (RuntimeException e) {
@@ -106,7 +115,7 @@ class FuzzTest {
                 families.computeIfAbsent(c.family(), k -> new int[2])[o.ordinal() >= 2 ? 1 : 0]++;
             }
             outcomes.merge(o, 1, Integer::sum);
-            assertEquals(liveBefore, HostMemory.liveBytes(), "host memory still live after case " + i + ": " + description);
+            assertEquals(liveBefore, liveBytes.getAsLong(), "memory still live after case " + i + ": " + description);
         }
         System.out.printf("fuzz: %d cases (seed %d, %d with a hostile change): %s; per family [matched, rejected]: %s%n", CASES, SEED,
                 hostile, outcomes, families.entrySet().stream().map(e -> e.getKey() + Arrays.toString(e.getValue())).toList());
@@ -122,7 +131,7 @@ class FuzzTest {
     }
 
     /** Runs one case; returns how it ended or throws an assertion naming what went wrong. */
-    private static Outcome run(CpuBackend cpu, Arena arena, Random rnd, Case c) {
+    private static Outcome run(org.lipa.backend.Backend cpu, java.util.function.LongSupplier nativeCalls, Arena arena, Random rnd, Case c) {
         if (c.op() == null) {
             return Outcome.REJECTED_BY_CONSTRUCTOR;
         }
@@ -133,19 +142,19 @@ class FuzzTest {
         } catch (IllegalArgumentException e) {
             rule = e;
         }
-        long downcalls = Dnnl.downcalls();
+        long downcalls = nativeCalls.getAsLong();
         List<Tensor> out;
         try {
             out = new Eager(cpu, arena).apply(c.op(), c.inputs());
         } catch (IllegalArgumentException e) {
-            assertEquals(downcalls, Dnnl.downcalls(), "rejected after reaching oneDNN: " + e.getMessage());
+            assertEquals(downcalls, nativeCalls.getAsLong(), "rejected after reaching native code: " + e.getMessage());
             String message = String.valueOf(e.getMessage());
             String opName = c.op().name().replaceAll("\\(.*", "");
             assertTrue(message.contains(opName), "the message does not name the op " + opName + ": " + message);
             if (rule == null) {
                 // the one documented refusal beyond the shape rule: oneDNN computes in f32 and bf16, not f64
                 boolean f64 = c.inputs().stream().anyMatch(t -> t.dtype() == DType.F64) || c.op() instanceof Cast cast && cast.to() == DType.F64;
-                assertTrue(f64 && message.contains("f64"), "the CPU backend refused what the shape rule accepts: " + message);
+                assertTrue(f64 && message.contains("f64"), "the backend refused what the shape rule accepts: " + message);
                 return Outcome.REJECTED_F64_BY_ONEDNN;
             }
             return Outcome.REJECTED_BY_SHAPE_RULE;
@@ -172,7 +181,7 @@ class FuzzTest {
      * Traces the op, runs it as a graph, and checks its JVP and VJP on the CPU against the reference
      * backend's (same point, same directions) and against each other.
      */
-    private static void checkGraphAndDerivatives(CpuBackend cpu, Arena arena, Random rnd, Case c, List<Tensor> ref,
+    private static void checkGraphAndDerivatives(org.lipa.backend.Backend cpu, Arena arena, Random rnd, Case c, List<Tensor> ref,
             Conformance.Tolerance tol) {
         List<TensorSpec> specs = c.inputs().stream().map(Tensor::spec).toList();
         Graph g = Graph.trace(specs, (ops, in) -> ops.apply(c.op(), in));
