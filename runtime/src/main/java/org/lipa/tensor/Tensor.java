@@ -627,86 +627,6 @@ public final class Tensor {
         return off;
     }
 
-    /**
-     * The f32 elements of a strided view in row-major order, row by row of the last axis, without the
-     * offset table of {@link #elementOffsets}: the gradients of transposed weights come this way, once per
-     * parameter per training step (the table made the MLP step 1.6x slower).
-     */
-    private float[] gatherFloats() {
-        float[] out = new float[Math.toIntExact(size())];
-        int r = rank();
-        if (r >= 2 && strides[r - 2] == 1 && strides[r - 1] != 1 && shape.dim(r - 2) > 1) {
-            return gatherTransposed(out);
-        }
-        int inner = Math.toIntExact(shape.dim(r - 1));
-        long step = strides[r - 1];
-        long[] idx = new long[r - 1];
-        long base = offset;
-        for (int k = 0; k < out.length; k += inner) {
-            if (step == 1) {
-                MemorySegment.copy(storage, ValueLayout.JAVA_FLOAT, base * 4, out, k, inner);
-            } else {
-                long off = base;
-                for (int j = 0; j < inner; j++, off += step) {
-                    out[k + j] = storage.getAtIndex(ValueLayout.JAVA_FLOAT, off);
-                }
-            }
-            base = advance(idx, base);
-        }
-        return out;
-    }
-
-    /**
-     * Steps the index {@code idx} over the leading {@code idx.length} axes to the next position in row-major
-     * order and returns {@code base} (the element offset of the current position) moved to match.
-     */
-    private long advance(long[] idx, long base) {
-        for (int d = idx.length - 1; d >= 0; d--) {
-            base += strides[d];
-            if (++idx[d] < shape.dim(d)) {
-                return base;
-            }
-            base -= strides[d] * idx[d];
-            idx[d] = 0;
-        }
-        return base;
-    }
-
-    /**
-     * {@link #gatherFloats} for a view whose last two axes are swapped (a transposed matrix, or a batch of
-     * them): each stored column (a contiguous run) is bulk-copied to the heap, then transposed there in
-     * tiles, which the JIT compiles to plain array code (reading the segment element by element was 4 ns
-     * per float).
-     */
-    private float[] gatherTransposed(float[] out) {
-        int r = rank();
-        int rows = Math.toIntExact(shape.dim(r - 2));
-        int cols = Math.toIntExact(shape.dim(r - 1));
-        long colStep = strides[r - 1];
-        float[] stored = new float[rows * cols]; // stored[j * rows + i] = element (i, j)
-        int tile = 32;
-        long[] idx = new long[r - 2];
-        long base = offset;
-        for (int k = 0; k < out.length; k += rows * cols) {
-            for (int j = 0; j < cols; j++) {
-                MemorySegment.copy(storage, ValueLayout.JAVA_FLOAT, (base + j * colStep) * 4, stored, j * rows, rows);
-            }
-            for (int i0 = 0; i0 < rows; i0 += tile) {
-                int i1 = Math.min(rows, i0 + tile);
-                for (int j0 = 0; j0 < cols; j0 += tile) {
-                    int j1 = Math.min(cols, j0 + tile);
-                    for (int i = i0; i < i1; i++) {
-                        for (int j = j0; j < j1; j++) {
-                            out[k + i * cols + j] = stored[j * rows + i];
-                        }
-                    }
-                }
-            }
-            base = advance(idx, base);
-        }
-        return out;
-    }
-
     /** All elements in row-major order, widened to double. */
     public double[] toDoubleArray() {
         checkAlive("tensor");
@@ -744,7 +664,7 @@ public final class Tensor {
             return out;
         }
         if (dtype == DType.F32) {
-            return gatherFloats();
+            return StridedFloats.gather(storage, shape, strides, offset);
         }
         long[] offs = elementOffsets();
         float[] out = new float[offs.length];
