@@ -22,22 +22,34 @@ if [ -z "$cuda_inc" ]; then
 fi
 [ -f "${cuda_inc:-}/cuda_runtime_api.h" ] || { echo "regen-cuda-bindings: no cuda_runtime_api.h: install the CUDA toolkit or set CUDA_INCLUDE" >&2; exit 1; }
 
-# headers of one wheel: from $WHEELS, else pip download
+# headers of one wheel: from $WHEELS, else pip download (prints the include folder; fails with a message)
 wheel_include() { # <requirement> <folder inside the wheel>
   local req=$1 sub=$2 name=${1%%==*} whl
   whl=$(ls "${WHEELS:-/nonexistent}"/"${name//-/_}"-"${req##*==}"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$whl" ]; then
-    command -v python3 >/dev/null 2>&1 || { echo "regen-cuda-bindings: no $req wheel in WHEELS and no python3 to fetch it" >&2; exit 1; }
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      echo "regen-cuda-bindings: no $req wheel in WHEELS='${WHEELS:-}' and no pip to fetch it" >&2; return 1
+    fi
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-      --platform manylinux2014_x86_64 -d "$work/wheels" "$req" >&2
-    whl=$(ls "$work/wheels/${name//-/_}"-*.whl | head -1)
+      --platform manylinux2014_x86_64 -d "$work/wheels" "$req" >&2 || true
+    whl=$(ls "$work/wheels/${name//-/_}"-*.whl 2>/dev/null | head -1 || true)
+    [ -n "$whl" ] || { echo "regen-cuda-bindings: 'pip download $req' failed: set WHEELS to a folder with the wheel, or the *_INCLUDE variable" >&2; return 1; }
   fi
-  unzip -q -o "$whl" "nvidia/*/include/*" -d "$work/h" && echo "$work/h/nvidia/$sub/include"
+  unzip -q -o "$whl" "nvidia/*/include/*" -d "$work/h" || { echo "regen-cuda-bindings: cannot unzip the headers of $whl" >&2; return 1; }
+  echo "$work/h/nvidia/$sub/include"
 }
 cublas_inc=${CUBLAS_INCLUDE:-$(wheel_include "$CUBLAS_WHEEL" cu13)}
 nvrtc_inc=${NVRTC_INCLUDE:-$(wheel_include "$NVRTC_WHEEL" cu13)}
 cudnn_inc=${CUDNN_INCLUDE:-$(wheel_include "$CUDNN_WHEEL" cudnn)}
+need() { # <folder> <header> <what sets it>
+  [ -f "$1/$2" ] || { echo "regen-cuda-bindings: no $2 in '$1': set $3 to the folder holding it (or WHEELS to a folder with the wheels)" >&2; exit 1; }
+}
+need "$cublas_inc" cublas_v2.h CUBLAS_INCLUDE
+need "$cublas_inc" cublas_api.h CUBLAS_INCLUDE
+need "$nvrtc_inc" nvrtc.h NVRTC_INCLUDE
+need "$cudnn_inc" cudnn.h CUDNN_INCLUDE
+need "$cudnn_inc" cudnn_version.h CUDNN_INCLUDE
 
 out="$root/bindings/src/main/java"
 gen() { # <lib> <header>
