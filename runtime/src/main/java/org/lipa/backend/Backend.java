@@ -47,14 +47,30 @@ public interface Backend extends AutoCloseable {
         return Tensor.zeros(arena, spec.dtype(), spec.shape());
     }
 
-    /** One buffer of {@code bytes} on this backend's device, which a planner carves tensors out of with {@link #wrap}. */
+    /**
+     * One buffer of {@code bytes} on this backend's device, which a planner carves tensors out of with
+     * {@link #wrap}; its contents are unspecified (every op writes all of its outputs), so a host backend
+     * hands out a cached block an earlier run gave back ({@link org.lipa.memory.HostMemory#allocateScratch}).
+     */
     default java.lang.foreign.MemorySegment allocateBuffer(java.lang.foreign.Arena arena, long bytes) {
-        return org.lipa.memory.HostMemory.allocate(arena, bytes);
+        return org.lipa.memory.HostMemory.allocateScratch(arena, bytes);
     }
 
     /** A contiguous tensor of {@code spec} over {@code buffer}, a slice of {@link #allocateBuffer}'s result. */
     default Tensor wrap(java.lang.foreign.MemorySegment buffer, org.lipa.tensor.TensorSpec spec) {
         return Tensor.wrap(buffer, spec.dtype(), spec.shape());
+    }
+
+    /**
+     * Whether a planned graph should store output {@code output} of {@code op} channels-last: a 4-D
+     * {@code [N, C, H, W]} tensor whose bytes are laid out as {@code [N, H, W, C]} (strides
+     * {@code [HWC, 1, WC, C]}), because this backend's kernels read and write that layout without the
+     * reorders row-major costs them. {@code inputsChannelsLast[i]} says how input {@code i} is stored. A
+     * backend that answers true for an op must accept such outputs for it in {@link #execute}. The default
+     * keeps every output row-major.
+     */
+    default boolean channelsLast(Op op, List<org.lipa.tensor.TensorSpec> inputs, boolean[] inputsChannelsLast, int output) {
+        return false;
     }
 
     /** Releases native resources; the backend cannot execute afterwards. */
@@ -66,6 +82,14 @@ public interface Backend extends AutoCloseable {
      * specs the op infers from the inputs. Backends call this first, so bad input never reaches native code.
      */
     static void checkCall(Op op, List<Tensor> inputs, List<Tensor> outputs) {
+        checkCall(op, inputs, outputs, false);
+    }
+
+    /**
+     * As {@link #checkCall(Op, List, List)}; with {@code denseOutputs}, outputs may also be dense in another
+     * axis order (see {@link Tensor#isDense()}), for a backend that writes them so ({@link #channelsLast}).
+     */
+    static void checkCall(Op op, List<Tensor> inputs, List<Tensor> outputs, boolean denseOutputs) {
         java.util.Objects.requireNonNull(op, "op");
         if (op instanceof org.lipa.ops.ViewOp) {
             throw new IllegalArgumentException(op.name() + " is a view: apply it with ViewOp.view, not a backend");
@@ -88,8 +112,9 @@ public interface Backend extends AutoCloseable {
                 throw new IllegalArgumentException(op.name() + ": output " + i + " is " + t.spec() + " but the op produces "
                         + expected.get(i));
             }
-            if (!t.isContiguous()) {
-                throw new IllegalArgumentException(op.name() + ": output " + i + " must be contiguous");
+            if (!t.isContiguous() && !(denseOutputs && t.isDense())) {
+                throw new IllegalArgumentException(op.name() + ": output " + i + " must be " + (denseOutputs ? "dense" : "contiguous")
+                        + ", but its strides are " + java.util.Arrays.toString(t.strides()));
             }
         }
     }

@@ -6,21 +6,25 @@ import java.util.concurrent.CancellationException;
 import org.lipa.ops.FiniteCheck;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.lipa.backend.Backend;
 import org.lipa.memory.HostMemory;
 import org.lipa.ops.ViewOp;
+import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
 /**
  * A graph planned for one backend: every intermediate has a fixed offset in one buffer, computed once
  * from the nodes' lifetimes so that buffers of dead values are reused (first fit, 64-byte aligned).
- * Each {@link #run} makes a single allocation of {@link #planBytes()} in the caller's arena and
+ * Each {@link #run} makes a single allocation of {@link #planBytes()} in the caller's arena (on the host,
+ * usually the block an earlier run's arena gave back: see {@link HostMemory#allocateScratch}) and
  * executes the applications in order; views cost nothing and share their source's buffer.
  *
  * <p>Thread safety: immutable after construction; concurrent runs are safe when the backend's are
@@ -36,6 +40,8 @@ public final class Executable {
     private final Backend backend;
     /** Offset in the plan buffer of each computed node; views and external nodes have none. */
     private final Map<Node, Long> offsets = new IdentityHashMap<>();
+    /** Computed nodes the backend stores channels-last ({@link Backend#channelsLast}); never a graph output's buffer. */
+    private final Set<Node> channelsLast = Collections.newSetFromMap(new IdentityHashMap<>());
     private final long planBytes;
     private final long unplannedBytes;
 
@@ -65,6 +71,26 @@ public final class Executable {
         }
         for (Node n : graph.outputs()) {
             lastUse.put(root.get(n), Integer.MAX_VALUE);
+        }
+        Set<Node> outputRoots = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Node n : graph.outputs()) {
+            outputRoots.add(root.get(n));
+        }
+        for (Apply a : applies) {
+            if (a.op() instanceof ViewOp) {
+                continue;
+            }
+            List<TensorSpec> in = a.inputs().stream().map(Node::spec).toList();
+            boolean[] inCl = new boolean[in.size()];
+            for (int i = 0; i < inCl.length; i++) {
+                inCl[i] = channelsLast.contains(a.inputs().get(i));
+            }
+            for (int i = 0; i < a.outputs().size(); i++) {
+                Node o = a.outputs().get(i);
+                if (!outputRoots.contains(o) && backend.channelsLast(a.op(), in, inCl, i)) {
+                    channelsLast.add(o);
+                }
+            }
         }
         FreeList free = new FreeList();
         long total = 0;
@@ -175,6 +201,11 @@ public final class Executable {
         return planBytes;
     }
 
+    /** How many intermediates the plan stores channels-last, as the backend asked ({@link Backend#channelsLast}). */
+    public int channelsLastValues() {
+        return channelsLast.size();
+    }
+
     /** Bytes the intermediates would take without reusing dead buffers (for comparison). */
     public long unplannedBytes() {
         return unplannedBytes;
@@ -228,7 +259,11 @@ public final class Executable {
             for (Node o : a.outputs()) {
                 TensorSpec s = o.spec();
                 long bytes = s.shape().size() * s.dtype().byteSize();
-                Tensor t = backend.wrap(buffer.asSlice(offsets.get(o), bytes), s);
+                MemorySegment slice = buffer.asSlice(offsets.get(o), bytes);
+                Tensor t = channelsLast.contains(o)
+                        ? backend.wrap(slice, new TensorSpec(Shape.of(s.shape().dim(0), s.shape().dim(2), s.shape().dim(3),
+                                s.shape().dim(1)), s.dtype())).permute(0, 3, 1, 2)
+                        : backend.wrap(slice, s);
                 out.add(t);
                 env.put(o, t);
             }

@@ -294,6 +294,30 @@ public final class Tensor {
         return true;
     }
 
+    /**
+     * Whether the elements fill their bytes without gaps or overlaps in some axis order: contiguous, or a
+     * permutation of a contiguous tensor (channels-last, for one). Size-1 dimensions may have any stride.
+     */
+    public boolean isDense() {
+        if (shape.size() == 0) {
+            return true;
+        }
+        Integer[] axes = new Integer[shape.rank()];
+        Arrays.setAll(axes, i -> i);
+        Arrays.sort(axes, (a, b) -> Long.compare(strides[a], strides[b]));
+        long expected = 1;
+        for (int a : axes) {
+            long d = shape.dim(a);
+            if (d != 1) {
+                if (strides[a] != expected) {
+                    return false;
+                }
+                expected *= d;
+            }
+        }
+        return true;
+    }
+
     // ---------------------------------------------------------------- views
 
     /**
@@ -768,6 +792,12 @@ public final class Tensor {
             }
             return;
         }
+        // (a source overlapping this tensor goes through the array copy, which reads everything first)
+        if (memory == null && src.memory == null && src.dtype == dtype && isContiguous()
+                && data().asOverlappingSlice(src.storage).isEmpty()) {
+            StridedCopy.toContiguous(src.storage, dtype.byteSize(), shape, src.strides, src.offset, data());
+            return;
+        }
         copyFrom(src.toDoubleArray());
     }
 
@@ -786,6 +816,9 @@ public final class Tensor {
                 return t;
             }
             MemorySegment.copy(storage, offset * dtype.byteSize(), t.storage, 0, size() * dtype.byteSize());
+        } else if (dtype == target) {
+            checkAlive("tensor");
+            StridedCopy.toContiguous(storage, dtype.byteSize(), shape, strides, offset, t.storage);
         } else {
             t.copyFrom(toDoubleArray());
         }

@@ -55,6 +55,29 @@ class TensorTest {
     // ---------------------------------------------------------------- creation
 
     /** The strided f32 reads (row by row, and the tiled transpose) against element-by-element reads. */
+    /** Strided copies in runs (contiguous tails, broadcast tails, strided last axes) for 2-, 4- and 8-byte dtypes. */
+    @Test
+    void stridedViewsCopyInRunsForEveryDtype() {
+        for (DType t : new DType[] {DType.BF16, DType.F32, DType.F64}) {
+            double[] v = new double[2 * 3 * 4];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i - 7;
+            }
+            Tensor x = Tensor.of(arena, t, v, 2, 3, 4);
+            Tensor[] views = {
+                x.permute(2, 0, 1), x.slice(2, 1, 4), x.slice(1, 0, 3, 2), x.slice(0, 1, 2).broadcastTo(Shape.of(3, 3, 4)),
+                x.slice(2, 0, 1).broadcastTo(Shape.of(2, 3, 5)), x.unsqueeze(3).broadcastTo(Shape.of(2, 3, 4, 6)),
+                x.permute(0, 2, 1).unsqueeze(1).broadcastTo(Shape.of(2, 2, 4, 3))};
+            for (Tensor view : views) {
+                double[] want = view.toDoubleArray();
+                assertArrayEquals(want, view.contiguous(arena).toDoubleArray(), t + " " + view.spec());
+                Tensor into = Tensor.zeros(arena, t, view.shape());
+                into.copyFrom(view);
+                assertArrayEquals(want, into.toDoubleArray(), t + " copyFrom " + view.spec());
+            }
+        }
+    }
+
     @Test
     void floatArraysOfStridedViewsAreTheirElementsInRowMajorOrder() {
         java.util.Random rnd = new java.util.Random(3);

@@ -30,6 +30,7 @@ import org.lipa.ops.NormGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
+import org.lipa.tensor.TensorSpec;
 
 /**
  * The CPU backend on oneDNN primitives, called through the FFM API (no JNI).
@@ -105,10 +106,43 @@ public final class CpuBackend implements Backend {
         return context.streams();
     }
 
+    /**
+     * Channels-last where oneDNN's kernels want it. Its convolutions on this machine run on
+     * {@code [N, H, W, C]} (brgemm) or blocked layouts, so a row-major activation costs a reorder in and
+     * one out of every convolution, and batch norm on row-major data runs oneDNN's plain-C kernel
+     * ({@code ncsp_bnorm}): convolutions write channels-last, and elementwise ops and batch norm keep it
+     * when an input of the output's shape has it.
+     */
+    @Override
+    public boolean channelsLast(Op op, List<TensorSpec> inputs, boolean[] inputsChannelsLast, int output) {
+        if (output != 0 || !writesChannelsLast(op) || op instanceof NormGrad n && n.groups() != 0) {
+            return false;
+        }
+        TensorSpec y = op.infer(inputs).get(0);
+        if (y.shape().rank() != 4) {
+            return false;
+        }
+        if (op instanceof Conv2d || op instanceof ConvTranspose2d) {
+            return true;
+        }
+        for (int i = 0; i < inputs.size(); i++) {
+            if (inputsChannelsLast[i] && inputs.get(i).shape().equals(y.shape())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The ops whose kernels here write any dense output layout (see {@link #channelsLast}). */
+    private static boolean writesChannelsLast(Op op) {
+        return op instanceof Conv2d || op instanceof ConvTranspose2d || op instanceof Eltwise || op instanceof EltwiseGrad
+                || op instanceof Binary || op instanceof BatchNorm || op instanceof NormGrad;
+    }
+
     @Override
     public void execute(Op op, List<Tensor> inputs, List<Tensor> outputs) {
         context.checkOpen();
-        Backend.checkCall(op, inputs, outputs);
+        Backend.checkCall(op, inputs, outputs, writesChannelsLast(op));
         if (!(op instanceof Cast || op instanceof RandomSample)) {
             for (int i = 0; i < inputs.size(); i++) {
                 checkComputeType(op, "input " + i, inputs.get(i).dtype());

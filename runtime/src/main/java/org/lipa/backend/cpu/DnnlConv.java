@@ -140,6 +140,7 @@ final class DnnlConv {
             int groups = op.groups();
             MemoryDesc src = MemoryDesc.of(x);
             MemoryDesc diffDst = MemoryDesc.of(g);
+            boolean nhwc = channelsLast(x) && channelsLast(g);
             MemoryDesc diffWei = groups == 1 ? MemoryDesc.of(dw)
                     : MemoryDesc.contiguous(dw.dtype(), groups, wd[0] / groups, wd[1], wd[2], wd[3]);
             Primitive p = b.primitive(op, "bwd_weights", List.of(src, diffDst, diffWei), () -> {
@@ -149,16 +150,18 @@ final class DnnlConv {
                     MemorySegment pad = s.dims(pads.h(), pads.w());
                     MemorySegment padR = s.dims(geo.padR().h(), geo.padR().w());
                     MemorySegment engine = b.context().engine();
+                    MemorySegment srcMd = nhwc ? s.md(src) : s.anyMd(src);
+                    MemorySegment diffDstMd = nhwc ? s.md(diffDst) : s.anyMd(diffDst);
                     MemorySegment hint = Primitive.descriptor("dnnl_convolution_forward_primitive_desc_create",
                             (o, attr) -> dnnl_convolution_forward_primitive_desc_create(o, engine, dnnl_forward_training(),
-                                    dnnl_convolution_direct(), s.anyMd(src), s.anyMd(diffWei), MemorySegment.NULL, s.anyMd(diffDst),
+                                    dnnl_convolution_direct(), srcMd, s.anyMd(diffWei), MemorySegment.NULL, diffDstMd,
                                     strides, dil, pad, padR, attr));
                     MemorySegment pd;
                     try {
                         pd = Primitive.descriptor("dnnl_convolution_backward_weights_primitive_desc_create",
                                 (o, attr) -> dnnl_convolution_backward_weights_primitive_desc_create(o, engine,
-                                        dnnl_convolution_direct(), s.anyMd(src), s.anyMd(diffWei), MemorySegment.NULL,
-                                        s.anyMd(diffDst), strides, dil, pad, padR, hint, attr));
+                                        dnnl_convolution_direct(), srcMd, s.anyMd(diffWei), MemorySegment.NULL,
+                                        diffDstMd, strides, dil, pad, padR, hint, attr));
                     } finally {
                         dnnl_primitive_desc_destroy(hint);
                     }
@@ -185,8 +188,13 @@ final class DnnlConv {
         MemoryDesc dst = MemoryDesc.of(y);
         MemoryDesc bia = bias == null ? null : MemoryDesc.of(bias);
         List<MemoryDesc> layouts = bia == null ? List.of(src, wei, dst) : List.of(src, wei, dst, bia);
+        // channels-last activations are given as they are: oneDNN's choice for "any" is blocked for some
+        // (stride-1 transposed convolutions), which would cost a reorder in and out
+        boolean nhwc = channelsLast(x) && channelsLast(y);
         Primitive p = b.primitive(op, variant, layouts, () -> {
             try (Primitive.Scope s = new Primitive.Scope()) {
+                MemorySegment srcMd = nhwc ? s.md(src) : s.anyMd(src);
+                MemorySegment dstMd = nhwc ? s.md(dst) : s.anyMd(dst);
                 MemorySegment strides = s.dims(finalStride.h(), finalStride.w());
                 MemorySegment dil = s.dims(dilation.h() - 1, dilation.w() - 1);
                 MemorySegment pl = s.dims(padL.h(), padL.w());
@@ -195,11 +203,11 @@ final class DnnlConv {
                 MemorySegment pd = forwardConv
                         ? Primitive.descriptor("dnnl_convolution_forward_primitive_desc_create",
                                 (o, attr) -> dnnl_convolution_forward_primitive_desc_create(o, engine, dnnl_forward_inference(),
-                                        dnnl_convolution_direct(), s.anyMd(src), s.anyMd(wei), s.md(bia), s.anyMd(dst), strides,
+                                        dnnl_convolution_direct(), srcMd, s.anyMd(wei), s.md(bia), dstMd, strides,
                                         dil, pl, pr, attr))
                         : Primitive.descriptor("dnnl_deconvolution_forward_primitive_desc_create",
                                 (o, attr) -> dnnl_deconvolution_forward_primitive_desc_create(o, engine, dnnl_forward_inference(),
-                                        dnnl_deconvolution_direct(), s.anyMd(src), s.anyMd(wei), s.md(bia), s.anyMd(dst), strides,
+                                        dnnl_deconvolution_direct(), srcMd, s.anyMd(wei), s.md(bia), dstMd, strides,
                                         dil, pl, pr, attr));
                 int[] kinds = bia == null ? new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST()}
                         : new int[] {DNNL_ARG_SRC(), DNNL_ARG_WEIGHTS(), DNNL_ARG_DST(), DNNL_ARG_BIAS()};
@@ -213,6 +221,11 @@ final class DnnlConv {
         } else {
             p.execute(x.data(), w.data(), y.data(), bias.data());
         }
+    }
+
+    /** Whether {@code t} is a channels-last activation (4-D, dense, not row-major): see {@link CpuBackend#channelsLast}. */
+    static boolean channelsLast(Tensor t) {
+        return t.rank() == 4 && !t.isContiguous() && t.isDense();
     }
 
     /** What oneDNN is given for a forward convolution: the input (perhaps narrowed), strides and right padding. */

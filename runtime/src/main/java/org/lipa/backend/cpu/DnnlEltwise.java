@@ -20,8 +20,8 @@ final class DnnlEltwise {
             return;
         }
         try (Arena tmp = Arena.ofConfined()) {
-            // eltwise wants source and destination in the same layout; the destination is contiguous
-            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            // eltwise wants source and destination in the same layout: the destination's (row-major or channels-last)
+            Tensor x = DnnlReorder.like(b, in.get(0), y, tmp);
             b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(x, y), (s, md) ->
                     Primitive.descriptor("dnnl_eltwise_forward_primitive_desc_create",
                             (o, attr) -> dnnl_eltwise_forward_primitive_desc_create(o, b.context().engine(),
@@ -37,8 +37,8 @@ final class DnnlEltwise {
             return;
         }
         try (Arena tmp = Arena.ofConfined()) {
-            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
-            Tensor g = DnnlReorder.materialize(b, in.get(1), tmp);
+            Tensor x = DnnlReorder.like(b, in.get(0), dx, tmp);
+            Tensor g = DnnlReorder.like(b, in.get(1), dx, tmp);
             int alg = algorithm(op.kind());
             float alpha = (float) op.alpha();
             float beta = (float) op.beta();

@@ -112,8 +112,8 @@ final class DnnlNorm {
             return;
         }
         try (Arena tmp = Arena.ofConfined()) {
-            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
-            Tensor g = DnnlReorder.materialize(b, in.get(4), tmp);
+            Tensor x = DnnlReorder.like(b, in.get(0), dx, tmp);
+            Tensor g = DnnlReorder.like(b, in.get(4), dx, tmp);
             Tensor dxv = dx;
             if (op.groups() > 0 && x.rank() == 2) {
                 x = x.reshape(x.shape().dim(0), x.shape().dim(1), 1);
@@ -164,7 +164,7 @@ final class DnnlNorm {
             return;
         }
         try (Arena tmp = Arena.ofConfined()) {
-            Tensor x = DnnlReorder.materialize(b, in.get(0), tmp);
+            Tensor x = DnnlReorder.like(b, in.get(0), y, tmp);
             long channels = x.shape().dim(1);
             List<Tensor> buffers = new ArrayList<>(List.of(x, y));
             Stats st = null;

@@ -5,6 +5,8 @@ import static org.lipa.bindings.dnnl.dnnl_h.*;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import org.lipa.ops.Hw;
+import org.lipa.ops.Pool2d;
 import org.lipa.ops.Reduce;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
@@ -29,6 +31,22 @@ final class DnnlReduction {
         try (Arena tmp = Arena.ofConfined()) {
             Tensor xs = CpuBackend.readable(x, tmp);
             Tensor yv = y.reshape(kept.toArray());
+            if (op.kind() == Reduce.Kind.MEAN && xs.rank() == 4 && !xs.isContiguous() && xs.isDense()
+                    && kept.equals(Shape.of(xs.shape().dim(0), xs.shape().dim(1), 1, 1))) {
+                // a global average pool of a channels-last activation: oneDNN's reduction runs its reference kernel
+                // on it (3.7 ms for [128, 64, 7, 7]), its pooling a JIT kernel
+                Hw window = new Hw(Math.toIntExact(xs.shape().dim(2)), Math.toIntExact(xs.shape().dim(3)));
+                DnnlPooling.execute(b, new Pool2d(Pool2d.Kind.AVG_EXCLUDE_PAD, window, new Hw(1, 1), new Hw(0, 0)),
+                        List.of(xs), List.of(yv));
+                return;
+            }
+            if (!xs.isContiguous() && xs.isDense()) {
+                // a channels-last source, say: both described in its storage order (the same reduction), which
+                // oneDNN's JIT kernel takes; in the logical order it would run its reference kernel, 30x slower
+                int[] order = DnnlReorder.storageOrder(xs);
+                xs = xs.permute(order);
+                yv = yv.permute(order);
+            }
             float pNorm = op.kind() == Reduce.Kind.NORM_L2 ? 2f : 0f;
             b.run(op, "fwd", new int[] {DNNL_ARG_SRC(), DNNL_ARG_DST()}, List.of(xs, yv), (s, md) ->
                     Primitive.descriptor("dnnl_reduction_primitive_desc_create",

@@ -47,6 +47,46 @@ final class DnnlReorder {
         return y;
     }
 
+    /**
+     * {@code x} itself when it is dense and laid out as {@code layout} is (the same strides), else a copy of
+     * {@code x} in that layout made by a oneDNN reorder; for the primitives that want their sources and
+     * destination in one layout (eltwise, batch norm), whose destination may be channels-last.
+     */
+    static Tensor like(CpuBackend b, Tensor x, Tensor layout, Arena tmp) {
+        if (layout.isContiguous() || !x.shape().equals(layout.shape())) {
+            return materialize(b, x, tmp);
+        }
+        if (x.isDense() && sameStrides(x, layout)) {
+            return x;
+        }
+        int[] order = storageOrder(layout);
+        long[] dims = new long[order.length];
+        int[] back = new int[order.length];
+        for (int k = 0; k < order.length; k++) {
+            dims[k] = layout.shape().dim(order[k]);
+            back[order[k]] = k;
+        }
+        Tensor y = Tensor.zeros(tmp, x.dtype(), dims).permute(back);
+        reorder(b, new Cast(x.dtype()), CpuBackend.readable(x, tmp), y);
+        return y;
+    }
+
+    /** The axes of {@code t} from the largest stride to the smallest (a stable sort): its storage order. */
+    static int[] storageOrder(Tensor t) {
+        long[] st = t.strides();
+        return java.util.stream.IntStream.range(0, t.rank()).boxed()
+                .sorted((p, q) -> Long.compare(st[q], st[p])).mapToInt(Integer::intValue).toArray();
+    }
+
+    private static boolean sameStrides(Tensor x, Tensor y) {
+        for (int i = 0; i < x.rank(); i++) {
+            if (x.shape().dim(i) != 1 && x.strides()[i] != y.strides()[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static void reorder(CpuBackend b, Cast op, Tensor x, Tensor y) {
         b.run(op, "reorder", new int[] {DNNL_ARG_FROM(), DNNL_ARG_TO()}, List.of(x, y), (s, md) -> {
             MemorySegment engine = b.context().engine();
