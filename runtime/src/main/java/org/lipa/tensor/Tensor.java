@@ -280,18 +280,7 @@ public final class Tensor {
      * tensor without elements is contiguous whatever its strides).
      */
     public boolean isContiguous() {
-        if (shape.size() == 0) {
-            return true;
-        }
-        long expected = 1;
-        for (int i = shape.rank() - 1; i >= 0; i--) {
-            long d = shape.dim(i);
-            if (d != 1 && strides[i] != expected) {
-                return false;
-            }
-            expected *= d;
-        }
-        return true;
+        return StrideOrder.isContiguous(shape, strides);
     }
 
     /**
@@ -299,23 +288,7 @@ public final class Tensor {
      * permutation of a contiguous tensor (channels-last, for one). Size-1 dimensions may have any stride.
      */
     public boolean isDense() {
-        if (shape.size() == 0) {
-            return true;
-        }
-        Integer[] axes = new Integer[shape.rank()];
-        Arrays.setAll(axes, i -> i);
-        Arrays.sort(axes, (a, b) -> Long.compare(strides[a], strides[b]));
-        long expected = 1;
-        for (int a : axes) {
-            long d = shape.dim(a);
-            if (d != 1) {
-                if (strides[a] != expected) {
-                    return false;
-                }
-                expected *= d;
-            }
-        }
-        return true;
+        return StrideOrder.isDense(shape, strides);
     }
 
     // ---------------------------------------------------------------- views
@@ -860,34 +833,6 @@ public final class Tensor {
             String host = onHostCopy(Tensor::toString);
             return sb.append(host, host.indexOf('\n') + 1, host.length()).toString();
         }
-        appendValues(sb, 0, offset);
-        return sb.toString();
-    }
-
-    private void appendValues(StringBuilder sb, int dim, long off) {
-        if (dim == rank()) {
-            sb.append(format(readAt(off)));
-            return;
-        }
-        long n = shape.dim(dim);
-        sb.append('[');
-        for (long i = 0; i < n; i++) {
-            if (n > 6 && i == 3) {
-                sb.append("..., ");
-                i = n - 3;
-            }
-            appendValues(sb, dim + 1, off + i * strides[dim]);
-            if (i < n - 1) {
-                sb.append(dim == rank() - 1 ? ", " : ",\n" + " ".repeat(dim + 1));
-            }
-        }
-        sb.append(']');
-    }
-
-    private static String format(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e7) {
-            return String.valueOf((long) v) + ".";
-        }
-        return String.format(java.util.Locale.ROOT, "%.5g", v);
+        return TensorFormat.appendValues(sb, shape, strides, offset, this::readAt).toString();
     }
 }
