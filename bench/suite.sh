@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and writes its tables into bench/RESULTS.md (between the markers; the rest
-# of the file is kept). Run it on an idle machine; it takes about 16 minutes with the peers here.
+# of the file is kept). Run it on an idle machine; it takes about 17 minutes with the peers here.
 #
 #   bench/suite.sh [--quick] [--peers] [--skip-jmh] [-- JMH options]
 #
