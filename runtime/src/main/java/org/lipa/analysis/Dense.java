@@ -102,6 +102,21 @@ public final class Dense {
         return new Eigen(values, vectors);
     }
 
+    /** The eigenvalues of the symmetric row-major {@code n x n} matrix {@code a}, ascending (no vectors: cheaper). */
+    public static double[] symmetricEigenvalues(double[] a, int n) {
+        DMatrixRMaj m = matrix(a, n, n);
+        EigenDecomposition_F64<DMatrixRMaj> d = DecompositionFactory_DDRM.eig(n, false, true);
+        if (!d.decompose(m)) {
+            throw new ArithmeticException("symmetric eigen: EJML's decomposition did not converge for an " + n + " x " + n + " matrix");
+        }
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = d.getEigenvalue(i).getReal();
+        }
+        Arrays.sort(values);
+        return values;
+    }
+
     /**
      * The eigendecomposition of the symmetric tridiagonal matrix with {@code diagonal} (length m) and
      * {@code offDiagonal} (length m - 1, entry i couples rows i and i + 1): the Ritz values and vectors

@@ -382,7 +382,7 @@ public final class LipSdp {
                 Problem.Evaluation next = null;
                 double[] xNext = null;
                 double[] gNext = null;
-                for (int ls = 0; ls < 60; ls++) {
+                for (int ls = 0; ls < 20; ls++) {
                     double[] xs = x.clone();
                     for (int i = 0; i < n; i++) {
                         xs[i] += step * d[i];
@@ -679,11 +679,10 @@ public final class LipSdp {
                     DMatrixRMaj tmp = new DMatrixRMaj(inputR.numRows, y1.numCols);
                     CommonOps_DDRM.mult(inputR, y1, tmp);
                     CommonOps_DDRM.multTransB(tmp, inputR, ry);
-                    Dense.Eigen eig = Linalg.symmetric(ry);
-                    int top = eig.values().length - 1;
+                    double[] pair = Linalg.topEigenpair(ry);
                     double[] r = new double[n0 + 1];
-                    r[0] = eig.values()[top];
-                    double[] v = eig.vectors()[top];
+                    r[0] = pair[0];
+                    double[] v = java.util.Arrays.copyOfRange(pair, 1, pair.length);
                     for (int i = 0; i < n0; i++) {
                         double acc = 0;
                         for (int j = 0; j < v.length; j++) {
@@ -697,12 +696,7 @@ public final class LipSdp {
                 DMatrixRMaj tmp = new DMatrixRMaj(y1.numRows, n0);
                 CommonOps_DDRM.mult(y1, w[0], tmp);
                 CommonOps_DDRM.multTransA(w[0], tmp, z);
-                Dense.Eigen eig = Linalg.symmetric(z);
-                int top = eig.values().length - 1;
-                double[] r = new double[n0 + 1];
-                r[0] = eig.values()[top];
-                System.arraycopy(eig.vectors()[top], 0, r, 1, n0);
-                return r;
+                return Linalg.topEigenpair(z);
             }
             DMatrixRMaj x = w[0].copy();
             scaleRows(x, t[1], alpha + beta);
@@ -822,7 +816,7 @@ public final class LipSdp {
             }
         }
 
-        private static double[] multiply(DMatrixRMaj m, double[] v) {
+        static double[] multiply(DMatrixRMaj m, double[] v) {
             double[] r = new double[m.numRows];
             for (int i = 0; i < m.numRows; i++) {
                 double acc = 0;
@@ -853,7 +847,7 @@ public final class LipSdp {
             return PsdCertificate.upperCholesky(a);
         }
 
-        static Dense.Eigen symmetric(DMatrixRMaj a) {
+        static DMatrixRMaj symmetrized(DMatrixRMaj a) {
             DMatrixRMaj s = a.copy();
             for (int i = 0; i < s.numRows; i++) {
                 for (int j = 0; j < i; j++) {
@@ -862,16 +856,30 @@ public final class LipSdp {
                     s.set(j, i, v);
                 }
             }
-            return Dense.symmetricEigen(s.data, s.numRows);
+            return s;
         }
 
         static double largestEigenvalue(DMatrixRMaj a) {
-            double[] v = symmetric(a).values();
+            double[] v = Dense.symmetricEigenvalues(symmetrized(a).data, a.numRows);
             return v[v.length - 1];
         }
 
         static double smallestEigenvalue(DMatrixRMaj a) {
-            return symmetric(a).values()[0];
+            return Dense.symmetricEigenvalues(symmetrized(a).data, a.numRows)[0];
+        }
+
+        /** The top eigenpair {@code [lambda, v...]} of a small symmetric matrix: dense when tiny, else by Lanczos. */
+        static double[] topEigenpair(DMatrixRMaj a) {
+            DMatrixRMaj s = symmetrized(a);
+            int n = s.numRows;
+            if (n <= 64) {
+                Dense.Eigen eig = Dense.symmetricEigen(s.data, n);
+                double[] r = new double[n + 1];
+                r[0] = eig.values()[n - 1];
+                System.arraycopy(eig.vectors()[n - 1], 0, r, 1, n);
+                return r;
+            }
+            return topEigenpair(n, v -> Problem.multiply(s, v));
         }
 
         static double dot(double[] a, double[] b) {
@@ -913,28 +921,29 @@ public final class LipSdp {
                     }
                 }
                 beta = Math.sqrt(dot(r, r));
-                double[] d = diagonal.stream().mapToDouble(Double::doubleValue).toArray();
-                double[] e = off.stream().mapToDouble(Double::doubleValue).toArray();
-                Dense.Eigen ritz = Dense.tridiagonalEigen(d, e);
-                int top = d.length - 1;
-                double theta = ritz.values()[top];
-                double[] s = ritz.vectors()[top];
-                double residual = Math.abs(beta * s[top]);
-                boolean done = residual <= 1e-13 * Math.abs(theta) || beta <= 1e-300 || j == n - 1 || j >= 300;
-                if (done && j >= 1 || j == n - 1) {
-                    double[] v = new double[n];
-                    for (int k = 0; k < basis.size(); k++) {
-                        double sk = s[k];
-                        double[] b = basis.get(k);
-                        for (int i = 0; i < n; i++) {
-                            v[i] += sk * b[i];
+                boolean last = beta <= 1e-300 || j == n - 1 || j >= 300;
+                if (j % 8 == 7 || last) { // the small tridiagonal's eigenproblem is cheap, but not free at every step
+                    double[] d = diagonal.stream().mapToDouble(Double::doubleValue).toArray();
+                    double[] e = off.stream().mapToDouble(Double::doubleValue).toArray();
+                    Dense.Eigen ritz = Dense.tridiagonalEigen(d, e);
+                    int top = d.length - 1;
+                    double theta = ritz.values()[top];
+                    double[] s = ritz.vectors()[top];
+                    if (Math.abs(beta * s[top]) <= 1e-13 * Math.abs(theta) || last) {
+                        double[] v = new double[n];
+                        for (int k = 0; k < basis.size(); k++) {
+                            double sk = s[k];
+                            double[] b = basis.get(k);
+                            for (int i = 0; i < n; i++) {
+                                v[i] += sk * b[i];
+                            }
                         }
+                        scale(v, 1 / Math.sqrt(dot(v, v)));
+                        result = new double[n + 1];
+                        result[0] = theta;
+                        System.arraycopy(v, 0, result, 1, n);
+                        break;
                     }
-                    scale(v, 1 / Math.sqrt(dot(v, v)));
-                    result = new double[n + 1];
-                    result[0] = theta;
-                    System.arraycopy(v, 0, result, 1, n);
-                    break;
                 }
                 off.add(beta);
                 scale(r, 1 / beta);

@@ -1,6 +1,7 @@
 package org.lipa.models.nn;
 
 import java.util.Map;
+import org.lipa.analysis.Nonlinearity;
 import org.lipa.ops.Ops;
 
 /**
@@ -26,12 +27,18 @@ public enum Activation implements Module {
         };
     }
 
-    /** The Lipschitz constant of the function (for bounds): 1, except sigmoid's 1/4 and GELU's about 1.13. */
-    public double lipschitz() {
+    /** The same function as the Lipschitz analyses see it, with its slope interval. */
+    public Nonlinearity nonlinearity() {
         return switch (this) {
-            case RELU, TANH -> 1;
-            case SIGMOID -> 0.25;
-            case GELU -> 1.1289;
+            case RELU -> Nonlinearity.RELU;
+            case TANH -> Nonlinearity.TANH;
+            case GELU -> Nonlinearity.GELU;
+            case SIGMOID -> Nonlinearity.SIGMOID;
         };
+    }
+
+    /** The Lipschitz constant of the function (for bounds, rounded up): 1, except sigmoid's 1/4 and GELU's 1.1289... */
+    public double lipschitz() {
+        return nonlinearity().lipschitz();
     }
 }
