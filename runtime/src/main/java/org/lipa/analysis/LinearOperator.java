@@ -8,7 +8,6 @@ import org.lipa.backend.Backend;
 import org.lipa.ops.Conv2d;
 import org.lipa.ops.ConvTranspose2d;
 import org.lipa.ops.Eager;
-import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
