@@ -99,6 +99,23 @@ public record SpectralDensity(double[][] nodes, double[][] weights) {
         return s / nodes.length;
     }
 
+    /**
+     * The standard error of {@link #moment}: the runs' standard deviation over the square root of their number
+     * (the runs are independent probes); NaN for a single run, which gives no error estimate.
+     */
+    public double momentStandardError(int p) {
+        double[] m = momentPerRun(p);
+        if (m.length < 2) {
+            return Double.NaN;
+        }
+        double mean = moment(p);
+        double ss = 0;
+        for (double x : m) {
+            ss += (x - mean) * (x - mean);
+        }
+        return Math.sqrt(ss / (m.length - 1) / m.length);
+    }
+
     /** The smallest and the largest node over all runs. */
     public double[] range() {
         double lo = Double.POSITIVE_INFINITY;

@@ -287,7 +287,10 @@ public final class HessianCommand implements Callable<Integer> {
         dj.put("weights", d.weights());
         dj.put("range", d.range());
         dj.put("meanEigenvalue", d.moment(1));
-        dj.put("traceFromDensity", d.moment(1) * h.dimension());
+        double slqTrace = d.moment(1) * h.dimension();
+        double slqError = d.momentStandardError(1) * h.dimension(); // NaN for one run
+        dj.put("traceFromDensity", slqTrace);
+        dj.put("traceFromDensityStandardError", Double.isNaN(slqError) ? null : slqError);
         dj.put("kernelVariance", c.variance());
         dj.put("mass", c.mass());
         dj.put("grid", c.grid());
@@ -311,8 +314,9 @@ public final class HessianCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "  lambda_%d = %s%n", k + 1, top.describe(k));
         }
         System.out.printf(Locale.ROOT, "trace: %s (%.1f s)%n", trace.describe(), traceSeconds);
-        System.out.printf(Locale.ROOT, "density: eigenvalues in [%.4g, %.4g], SLQ trace %.6g (%.1f s)%n", d.range()[0], d.range()[1],
-                d.moment(1) * h.dimension(), densitySeconds);
+        System.out.printf(Locale.ROOT, "density: Ritz values in [%.4g, %.4g] (the spectrum reaches at least as far), SLQ trace %.6g %s (%.1f s)%n", d.range()[0], d.range()[1],
+                slqTrace, Double.isNaN(slqError) ? "(one probe: no error estimate; see the trace above)"
+                        : String.format(Locale.ROOT, "+- %.2g (standard error over %d probes)", slqError, o.slqRuns()), densitySeconds);
 
         if (blocks) {
             t0 = System.nanoTime();

@@ -320,6 +320,7 @@ class HessianTest {
             double exact = trace(power) / mlp.n();
             double se = hutchinsonSd(power) / mlp.n() / Math.sqrt(runs);
             assertEquals(exact, d.moment(p), 4 * se, "moment " + p);
+            assertEquals(se, d.momentStandardError(p), 0.2 * se, "the reported standard error of moment " + p);
             power = multiply(power, mlp.explicit());
         }
     }
