@@ -27,20 +27,11 @@ final class Residuals {
             rho[i] = Vectors.dot(ys[i], ay);
             res[i] = Vectors.residual(ay, rho[i], ys[i]);
         }
-        double scale = Math.max(norm, Convergence.norm(rho));
         Integer[] order = which.order(rho);
-        double[] values = new double[k];
-        double[] residuals = new double[k];
-        boolean[] converged = new boolean[k];
-        double[][] vectors = new double[k][];
-        for (int i = 0; i < k; i++) {
-            int o = order[i];
-            values[i] = rho[o];
-            residuals[i] = res[o];
-            converged[i] = Convergence.met(res[o], rho[o], scale, tolerance);
-            vectors[i] = ys[o];
-        }
-        return new Eigenpairs(values, residuals, converged, vectors, which, method, products);
+        double[] values = permute(rho, order);
+        double[] residuals = permute(res, order);
+        return new Eigenpairs(values, residuals, flags(values, residuals, Math.max(norm, Convergence.norm(rho)), tolerance),
+                permute(ys, order), which, method, products);
     }
 
     /**
@@ -66,21 +57,35 @@ final class Residuals {
             double right = Vectors.residual(atu, sigma[i], vs[i]);
             res[i] = Math.sqrt((left * left + right * right) / 2);
         }
-        double scale = Math.max(norm, Convergence.norm(sigma));
         Integer[] order = Eigenpairs.Which.LARGEST.order(sigma);
-        double[] values = new double[k];
-        double[] residuals = new double[k];
-        boolean[] converged = new boolean[k];
-        double[][] left = new double[k][];
-        double[][] right = new double[k][];
-        for (int i = 0; i < k; i++) {
-            int o = order[i];
-            values[i] = sigma[o];
-            residuals[i] = res[o];
-            converged[i] = Convergence.met(res[o], sigma[o], scale, tolerance);
-            left[i] = us[o];
-            right[i] = vs[o];
+        double[] values = permute(sigma, order);
+        double[] residuals = permute(res, order);
+        return new SingularValues(values, residuals, flags(values, residuals, Math.max(norm, Convergence.norm(sigma)), tolerance),
+                permute(us, order), permute(vs, order), method, products);
+    }
+
+    /** The convergence flag of each value. */
+    private static boolean[] flags(double[] values, double[] residuals, double norm, double tolerance) {
+        boolean[] c = new boolean[values.length];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = Convergence.met(residuals[i], values[i], norm, tolerance);
         }
-        return new SingularValues(values, residuals, converged, left, right, method, products);
+        return c;
+    }
+
+    private static double[] permute(double[] a, Integer[] order) {
+        double[] r = new double[order.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a[order[i]];
+        }
+        return r;
+    }
+
+    private static double[][] permute(double[][] a, Integer[] order) {
+        double[][] r = new double[order.length][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a[order[i]];
+        }
+        return r;
     }
 }

@@ -13,6 +13,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import org.lipa.analysis.Eigenpairs;
 import org.lipa.analysis.Hutchinson;
+import org.lipa.analysis.Lanczos;
 import org.lipa.analysis.Probe;
 import org.lipa.analysis.SpectralDensity;
 import org.lipa.analysis.SpectralMethod;
@@ -234,6 +235,11 @@ public final class HessianCommand implements Callable<Integer> {
             String what = String.format(Locale.ROOT, "%s on %s: %,d parameters, %d batches of %d, loss %.4f%s", model, mnist ? "MNIST" : "spirals",
                     h.dimension(), batches, batchSize, loss, weights != null ? " (weights " + weights + ")" : " (at initialization)");
             System.out.println(what);
+            if (method == Method.DENSE && h.dimension() > Lanczos.DENSE_MAX) {
+                System.err.println("lipa hessian: --method dense writes the Hessian out, up to " + Lanczos.DENSE_MAX + " parameters; this "
+                        + "model has " + h.dimension() + " (use lanczos)");
+                return 2;
+            }
             return report(f, h, o.withTopK(Math.min(o.topK(), h.dimension())), what, loss);
         }
     }

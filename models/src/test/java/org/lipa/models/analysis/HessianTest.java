@@ -517,6 +517,8 @@ class HessianTest {
                 "--data", "SPIRALS", "--out", dir.toString()));
         assertEquals(2, command("--data", "spirals", "--method", "power", "--which", "smallest", "--out", dir.toString())[0]);
         assertEquals(2, command("--data", "spirals", "--trace-samples", "5", "--out", dir.toString())[0]);
+        assertEquals(2, command("--data", "spirals", "--method", "dense", "--batch-size", "8", "--out", dir.toString())[0],
+                "8,642 parameters are too many to write out");
     }
 
     static Problem problem(Module net, List<Hessian.Batch> batches, Trainer.Loss lossFn) {
