@@ -1,120 +1,152 @@
 package org.lipa.analysis;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
- * The top-k singular values of a {@link LinearOperator} by Golub-Kahan-Lanczos bidiagonalization with
- * full reorthogonalization. After j steps {@code A V_j = U_j B_j} with {@code B_j} upper bidiagonal; the
- * singular values of {@code B_j} approximate the largest of A, and the residual of the i-th is
- * {@code beta_j |last component of B_j's i-th right singular vector|}. Steps continue until the top k
- * residuals fall below {@code tolerance * sigma_i}, the dimension is exhausted, or the cap is reached.
+ * The top of a spectrum by Krylov methods, for operators known only through products: the largest singular
+ * values of any {@link LinearOperator} (wide, tall or square) by Golub-Kahan-Lanczos bidiagonalization, and
+ * the eigenvalues at either end of a symmetric one (largest, smallest, or largest in magnitude) by symmetric
+ * Lanczos; both with full reorthogonalization. An operator small enough ({@code denseLimit}) is written out
+ * and decomposed exactly instead.
  *
- * <p>Thread safety: stateless static methods; safe to call from any number of threads.
+ * <p>Every result is checked with the operator at the end: each returned vector is applied once more, and
+ * the residual reported is that measured one, not the in-exact-arithmetic estimate the iteration steers by.
+ * For a symmetric operator a value {@code theta} with residual {@code r} is within r of <em>some</em>
+ * eigenvalue; a singular value within r of some singular value (or zero), see {@link Eigenpairs} and
+ * {@link SingularValues}. A value has converged when {@code r <= tolerance |theta|} (relative accuracy
+ * {@code tolerance}), or when {@code r <= 1e-12 ||A||} (exact to working precision, how a zero converges);
+ * the iteration stops when all k have, when the Krylov space is exhausted, or after {@code maxSteps} steps,
+ * and says which. What no residual certifies is that nothing was missed: a single-vector Krylov method finds
+ * one copy of a repeated eigenvalue at a time (the others after a restart, or not within maxSteps), so the
+ * values are the top k only with high probability for distinct eigenvalues; the dense path has no such gap.
+ *
+ * <pre>{@code
+ * SingularValues s = Lanczos.singularValues(LinearOperator.jacobian(net, arena, List.of(x), 0, 0), 3,
+ *         Lanczos.Options.defaults());
+ * Eigenpairs h = Lanczos.eigenpairs(LinearOperator.symmetric(n, hvp), 5, Eigenpairs.Which.LARGEST,
+ *         Lanczos.Options.defaults().withTolerance(1e-4));
+ * double lambda = h.values()[0], bound = h.residuals()[0];  boolean ok = h.converged()[0];
+ * }</pre>
+ *
+ * <p>Cost: one product per symmetric step, two ({@code A v} and {@code A^T u}) per bidiagonalization step, one
+ * (two) per returned value for the check; memory: the Krylov basis, {@code steps} vectors (per side). The
+ * dense path costs n products (min(rows, cols) for singular values) and O(n^3) arithmetic.
+ *
+ * <p>Thread safety: stateless static methods; safe to call from any number of threads on thread-safe operators.
  */
 public final class Lanczos {
+    /** The dense paths stop at {@code DENSE_MAX^2} entries whatever the limit: 2^22 doubles, 32 MiB per written-out matrix. */
+    public static final int DENSE_MAX = 2048;
+
+    private static final long DENSE_ENTRIES = (long) DENSE_MAX * DENSE_MAX;
+
     private Lanczos() {
     }
 
     /**
-     * @param sigma      the top singular values found, largest first
-     * @param residuals  their residual bounds
-     * @param steps      bidiagonalization steps taken
-     * @param converged  whether every residual met the tolerance
+     * How hard to look.
+     *
+     * @param tolerance  the relative residual each value must reach, {@code r <= tolerance |theta|}
+     * @param maxSteps   the cap on Krylov steps (the basis' dimension; at most n anyway)
+     * @param denseLimit write the operator out and decompose it exactly when its dimension (min(rows, cols) for
+     *                   singular values) is at most this and the matrix has at most {@code DENSE_MAX^2} entries; 0 never
+     *                   does
+     * @param seed       seeds the start vector and any restart
+     * @param progress   receives a line now and then
      */
-    public record Result(double[] sigma, double[] residuals, int steps, boolean converged) {
-    }
+    public record Options(double tolerance, int maxSteps, int denseLimit, long seed, Consumer<String> progress) {
+        public Options {
+            if (!(tolerance > 0) || tolerance >= 1) {
+                throw new IllegalArgumentException("tolerance must be in (0, 1), got " + tolerance);
+            }
+            if (maxSteps < 1) {
+                throw new IllegalArgumentException("maxSteps must be at least 1, got " + maxSteps);
+            }
+            if (denseLimit < 0) {
+                throw new IllegalArgumentException("denseLimit must be >= 0, got " + denseLimit);
+            }
+            Objects.requireNonNull(progress, "progress");
+        }
 
-    public static Result run(LinearOperator op, int k, double tolerance, int maxSteps, long seed) {
-        int n = Spectral.size(op.domain());
-        int m = Spectral.size(op.range());
-        if (k < 1 || k > Math.min(n, m)) {
-            throw new IllegalArgumentException("k must be in [1, " + Math.min(n, m) + "], got " + k);
+        /** Tolerance 1e-8, at most 300 steps, dense up to 100, seed 0, silent. */
+        public static Options defaults() {
+            return new Options(1e-8, 300, 100, 0, s -> { });
         }
-        if (!(tolerance > 0) || maxSteps < k) {
-            throw new IllegalArgumentException("tolerance must be > 0 and maxSteps >= k, got " + tolerance + ", " + maxSteps);
-        }
-        AnalysisEvent event = new AnalysisEvent();
-        event.begin();
-        Result r = iterate(op, k, tolerance, maxSteps, seed, n, m);
-        event.method = "lanczos";
-        event.iterations = r.steps();
-        event.converged = r.converged();
-        event.commit();
-        return r;
-    }
 
-    private static Result iterate(LinearOperator op, int k, double tolerance, int maxSteps, long seed, int n, int m) {
-        int cap = Math.min(maxSteps, Math.min(n, m));
-        List<double[]> vs = new ArrayList<>();
-        List<double[]> us = new ArrayList<>();
-        List<Double> alphas = new ArrayList<>();
-        List<Double> betas = new ArrayList<>();
-        double[] v = Spectral.randomUnit(n, seed);
-        double[] u = Spectral.apply(op, v);
-        double alpha = Spectral.norm(u);
-        Spectral.scale(u, alpha == 0 ? 0 : 1 / alpha);
-        vs.add(v);
-        us.add(u);
-        alphas.add(alpha);
-        Result last = null;
-        for (int j = 1; j <= cap; j++) {
-            double[] w = Spectral.applyTranspose(op, us.get(j - 1));
-            Spectral.axpy(w, alphas.get(j - 1), vs.get(j - 1));
-            for (double[] q : vs) { // full reorthogonalization, twice is enough
-                Spectral.axpy(w, Spectral.dot(w, q), q);
-            }
-            for (double[] q : vs) {
-                Spectral.axpy(w, Spectral.dot(w, q), q);
-            }
-            double beta = Spectral.norm(w);
-            last = ritz(alphas, betas, beta, k, tolerance);
-            if (j >= k && (last.converged() || j == cap || beta < 1e-14 * alphas.get(0))) {
-                return new Result(last.sigma(), last.residuals(), j, last.converged() || beta < 1e-14 * alphas.get(0));
-            }
-            Spectral.scale(w, 1 / beta);
-            double[] z = Spectral.apply(op, w);
-            Spectral.axpy(z, beta, us.get(j - 1));
-            for (double[] q : us) {
-                Spectral.axpy(z, Spectral.dot(z, q), q);
-            }
-            for (double[] q : us) {
-                Spectral.axpy(z, Spectral.dot(z, q), q);
-            }
-            double a = Spectral.norm(z);
-            Spectral.scale(z, a == 0 ? 0 : 1 / a);
-            vs.add(w);
-            us.add(z);
-            betas.add(beta);
-            alphas.add(a);
+        public Options withTolerance(double t) {
+            return new Options(t, maxSteps, denseLimit, seed, progress);
         }
-        return last;
+
+        public Options withMaxSteps(int s) {
+            return new Options(tolerance, s, denseLimit, seed, progress);
+        }
+
+        public Options withDenseLimit(int d) {
+            return new Options(tolerance, maxSteps, d, seed, progress);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(tolerance, maxSteps, denseLimit, s, progress);
+        }
+
+        public Options withProgress(Consumer<String> p) {
+            return new Options(tolerance, maxSteps, denseLimit, seed, p);
+        }
     }
 
     /**
-     * Singular values of the j x j bidiagonal B and their residual bounds. From
-     * {@code A^T U_j = V_j B^T + beta v_{j+1} e_j^T}, a Ritz triple's residual is {@code beta |x_i[j-1]|}
-     * with {@code x_i} B's left singular vector, the right singular vector of {@code B^T}.
+     * The k largest singular values of {@code a} with their vectors, by Golub-Kahan-Lanczos (or densely, see
+     * {@link Options#denseLimit}).
+     *
+     * @throws IllegalArgumentException when k is outside [1, min(rows, cols)] or {@code maxSteps < k}
      */
-    private static Result ritz(List<Double> alphas, List<Double> betas, double nextBeta, int k, double tolerance) {
-        int j = alphas.size();
-        double[] bt = new double[j * j];
-        for (int i = 0; i < j; i++) {
-            bt[i * j + i] = alphas.get(i);
-            if (i + 1 < j) {
-                bt[(i + 1) * j + i] = betas.get(i);
-            }
+    public static SingularValues singularValues(LinearOperator a, int k, Options o) {
+        int n = a.domainSize();
+        int m = a.rangeSize();
+        int most = Math.min(m, n);
+        check(k, most, o);
+        AnalysisEvent event = new AnalysisEvent();
+        event.begin();
+        SingularValues s = most <= o.denseLimit() && (long) m * n <= DENSE_ENTRIES ? Exact.singularValues(a, k, o.tolerance())
+                : GolubKahan.run(a, k, o);
+        event.method = "singular values, " + s.method().label();
+        event.iterations = s.products();
+        event.converged = s.allConverged();
+        event.commit();
+        return s;
+    }
+
+    /**
+     * The k eigenpairs {@code which} of the symmetric operator {@code a} (symmetry is assumed, not checked), by
+     * symmetric Lanczos (or densely, see {@link Options#denseLimit}).
+     *
+     * @throws IllegalArgumentException when a is not square, k is outside [1, n] or {@code maxSteps < k}
+     */
+    public static Eigenpairs eigenpairs(LinearOperator a, int k, Eigenpairs.Which which, Options o) {
+        int n = a.domainSize();
+        if (a.rangeSize() != n) {
+            throw new IllegalArgumentException("a: a symmetric operator is square, got " + a.rangeSize() + " x " + n);
         }
-        DenseSvd svd = DenseSvd.of(bt, j, j);
-        double[] s = svd.singularValues();
-        int top = Math.min(k, j);
-        double[] res = new double[top];
-        boolean ok = j >= k;
-        for (int i = 0; i < top; i++) {
-            res[i] = Math.abs(nextBeta * svd.rightVector(i)[j - 1]);
-            ok &= res[i] <= tolerance * s[i];
+        Objects.requireNonNull(which, "which");
+        check(k, n, o);
+        AnalysisEvent event = new AnalysisEvent();
+        event.begin();
+        Eigenpairs e = n <= o.denseLimit() && (long) n * n <= DENSE_ENTRIES ? Exact.eigenpairs(a, k, which, o.tolerance())
+                : SymmetricLanczos.run(a, k, which, o);
+        event.method = "eigenpairs, " + e.method().label();
+        event.iterations = e.products();
+        event.converged = e.allConverged();
+        event.commit();
+        return e;
+    }
+
+    private static void check(int k, int most, Options o) {
+        if (k < 1 || k > most) {
+            throw new IllegalArgumentException("k must be in [1, " + most + "], got " + k);
         }
-        return new Result(Arrays.copyOf(s, top), res, j, ok);
+        if (o.maxSteps() < k) {
+            throw new IllegalArgumentException("maxSteps must be at least k = " + k + ", got " + o.maxSteps());
+        }
     }
 }

@@ -3,14 +3,24 @@ package org.lipa.analysis;
 /**
  * The largest singular value of a {@link LinearOperator} by power iteration on {@code A^T A}.
  *
- * <p>Each step costs one {@code A v} and one {@code A^T u}. It stops when the estimate changes by less
- * than {@code tolerance} relative, or after {@code maxIterations}. The residual reported is
- * {@code ||A^T u - sigma v|| / sigma} for the final unit vectors {@code u = A v / ||A v||}: zero exactly
- * when {@code (sigma, u, v)} is a singular triple.
+ * <p>Each step costs one {@code A v} and one {@code A^T u}: {@code u = A v / ||A v||}, then
+ * {@code sigma = ||A^T u||} and {@code v = A^T u / sigma}, so that {@code A^T u = sigma v} holds exactly. The
+ * residual is measured with the operator on the very pair returned: {@code ||A v - sigma u|| / sigma}, and
+ * the iteration stops when it is at most {@code tolerance} ({@code converged}) or after
+ * {@code maxIterations} steps (not converged).
+ *
+ * <p>What the numbers certify: {@code sigma <= ||A||} always ({@code ||A^T u|| <= ||A||} for a unit u), so
+ * sigma is a lower bound of the spectral norm whatever the residual. And when {@code residual < 1} the
+ * interval {@code sigma (1 +- residual)} contains a singular value of A (the pair {@code (u, v) / sqrt 2}
+ * has residual {@code ||A v - sigma u|| / sqrt 2} for the symmetric matrix {@code [0 A; A^T 0]}, whose
+ * positive eigenvalues are A's singular values). Usually that value is the largest one, but power iteration
+ * cannot certify it: a random start with no component along the top singular vector, or a top value
+ * repeated or close to the next, converges to (or stalls near) another. The value's actual error is
+ * typically far below its bound (about {@code residual^2 sigma^2 / gap}).
  *
  * <pre>{@code
  * PowerIteration.Result r = PowerIteration.run(LinearOperator.matrix(cpu, w), 1e-6, 500, 42);
- * double sigma = r.sigma();
+ * double sigma = r.sigma();              // <= ||w||, within sigma * r.residual() of a singular value
  * }</pre>
  *
  * <p>Thread safety: stateless static methods; safe to call from any number of threads.
@@ -20,11 +30,12 @@ public final class PowerIteration {
     }
 
     /**
-     * @param sigma      the estimate of the largest singular value
+     * @param sigma      the estimate of the largest singular value (a lower bound of the spectral norm)
      * @param v          the right singular vector estimate (unit length)
-     * @param iterations steps taken
-     * @param residual   {@code ||A^T u - sigma v|| / sigma}
-     * @param converged  whether the tolerance was met before the cap
+     * @param iterations steps taken (each one {@code A v} and one {@code A^T u}; one more {@code A v} checks the last)
+     * @param residual   {@code ||A v - sigma u|| / sigma} for the returned v and {@code u = A v' / ||A v'||} of the step
+     *                   before, measured with the operator ({@code A^T u = sigma v} holds by construction)
+     * @param converged  whether the residual met the tolerance
      */
     public record Result(double sigma, double[] v, int iterations, double residual, boolean converged) {
     }
@@ -32,6 +43,7 @@ public final class PowerIteration {
     /**
      * Runs power iteration from a seeded random start.
      *
+     * @param tolerance the relative residual to reach
      * @throws IllegalArgumentException if tolerance is not positive or maxIterations < 1
      */
     public static Result run(LinearOperator op, double tolerance, int maxIterations, long seed) {
@@ -49,33 +61,24 @@ public final class PowerIteration {
     }
 
     private static Result iterate(LinearOperator op, double tolerance, int maxIterations, long seed) {
-        double[] v = Spectral.randomUnit(Spectral.size(op.domain()), seed);
-        double sigma = 0;
-        double[] u = null;
-        double[] w = null;
-        for (int k = 1; k <= maxIterations; k++) {
-            u = Spectral.apply(op, v);
-            double s = Spectral.norm(u);
-            if (s == 0) {
+        double[] v = Vectors.randomUnit(op.domainSize(), seed);
+        double[] av = op.apply(v);
+        for (int k = 1; ; k++) {
+            double s = Vectors.norm(av);
+            if (s == 0) { // v is in the null space: for a random start, A = 0 (almost surely)
                 return new Result(0, v, k, 0, true);
             }
-            Spectral.scale(u, 1 / s);
-            w = Spectral.applyTranspose(op, u); // = A^T A v / s, whose norm is the next estimate
-            double next = Spectral.norm(w);
-            boolean done = Math.abs(next - sigma) <= tolerance * next;
-            sigma = next;
-            double[] r = w.clone();
-            Spectral.axpy(r, s, v); // A^T u - s v with the current pair
-            double residual = Spectral.norm(r) / s;
-            Spectral.scale(w, 1 / next);
+            double[] u = av;
+            Vectors.scale(u, 1 / s);
+            double[] w = op.applyTranspose(u);
+            double sigma = Vectors.norm(w); // >= u.A v = s > 0
+            Vectors.scale(w, 1 / sigma);
             v = w;
-            if (done) {
-                return new Result(sigma, v, k, residual, true);
-            }
-            if (k == maxIterations) {
-                return new Result(sigma, v, k, residual, false);
+            av = op.apply(v); // the next step's product, and the check of this step's pair
+            double residual = Vectors.residual(av, sigma, u) / sigma;
+            if (residual <= tolerance || k == maxIterations) {
+                return new Result(sigma, v, k, residual, residual <= tolerance);
             }
         }
-        throw new AssertionError("unreachable");
     }
 }

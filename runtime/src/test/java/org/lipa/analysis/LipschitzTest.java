@@ -74,7 +74,7 @@ class LipschitzTest {
                 prod = next;
                 rows = m;
             }
-            double exact = DenseSvd.of(prod, rows, cols).singularValues()[0];
+            double exact = Dense.singularValues(prod, rows, cols)[0];
             List<Tensor> data = List.of(Tensor.full(a, DType.F64, Shape.of(1, 5), -1), Tensor.full(a, DType.F64, Shape.of(1, 5), 0.5));
             Lipschitz.Report rep = Lipschitz.measure(a, layers(w), net(w, true), data,
                     new Lipschitz.Options(1e-10, 2000, 5, 0.05, 3));
@@ -82,7 +82,7 @@ class LipschitzTest {
             assertTrue(rep.lowerBound() <= exact * (1 + 1e-6) && rep.lowerBound() >= rep.datasetBest());
             double product = 1;
             for (Tensor wl : w) {
-                product *= DenseSvd.of(wl.toDoubleArray(), (int) wl.shape().dim(0), (int) wl.shape().dim(1)).singularValues()[0];
+                product *= Dense.singularValues(wl.toDoubleArray(), (int) wl.shape().dim(0), (int) wl.shape().dim(1))[0];
             }
             assertEquals(product, rep.upperBound(), 1e-6 * product);
             assertTrue(rep.gap() >= 1);

@@ -286,7 +286,7 @@ public final class GradientFlow {
     /**
      * The singular values of {@code dh_depth / dh_0} at each of the first {@code examples} rows of {@code x}: a
      * {@code width x width} Jacobian per example, formed densely by one JVP and decomposed by
-     * {@link org.lipa.analysis.DenseSvd}.
+     * {@link org.lipa.analysis.Dense#singularValues}.
      */
     public JacobianSpectrum jacobian(Arena arena, List<Tensor> params, Tensor x, int examples) {
         check(params);

@@ -8,30 +8,43 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.lipa.analysis.DeflatedPowerIteration;
+import org.lipa.analysis.Eigenpairs;
+import org.lipa.analysis.Hutchinson;
+import org.lipa.analysis.Lanczos;
+import org.lipa.analysis.LinearOperator;
+import org.lipa.analysis.Probe;
+import org.lipa.analysis.SpectralDensity;
+import org.lipa.analysis.SpectralMethod;
+import org.lipa.analysis.TraceEstimate;
+import org.lipa.analysis.Vectors;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
 /**
  * The Hessian of a module's loss with respect to its parameters, averaged over a fixed list of batches
  * ({@code H v = (1/B) sum_b H_b v}, as PyHessian's data-loader mode with equal batches), studied through
- * Hessian-vector products from {@link ParameterLoss#hvp}: top eigenvalues by power iteration with
- * deflation, the trace by Hutchinson, the eigenvalue density by stochastic Lanczos quadrature, and the same
- * for the diagonal block of one layer's parameters ({@link #restrict}).
+ * Hessian-vector products from {@link ParameterLoss#hvp} as a symmetric {@link LinearOperator}
+ * ({@link #operator()}) with the runtime's spectral methods: top eigenvalues by Lanczos to a residual
+ * tolerance (written out and decomposed exactly when small; PyHessian's deflated power iteration on request),
+ * each with its residual bound; the trace exactly when small, else by Hutchinson with a confidence interval;
+ * the eigenvalue density by stochastic Lanczos quadrature; and the same for the diagonal block of one layer's
+ * parameters ({@link #restrict}).
  *
  * <pre>{@code
  * ParameterLoss f = ParameterLoss.of(cpu, mlp, x.spec(), y.spec(), (ops, p, t) -> ops.crossEntropy(p, t));
  * Hessian h = Hessian.of(f, f.current(), List.of(new Hessian.Batch(x, y)));
  * Hessian.Options o = Hessian.Options.defaults().withTopK(3);
- * Hessian.Eigen top = h.top(o);                       // top.values()[0]: the largest |eigenvalue|
- * SymmetricSpectrum.TraceEstimate tr = h.trace(o);
- * HessianDensity.Curve d = h.density(o).smooth(o.sigmaSquared(), o.gridPoints());
+ * Eigenpairs top = h.top(o);              // top.values()[0]: the largest |eigenvalue|, within top.residuals()[0]
+ * TraceEstimate tr = h.trace(o);          // tr.lower() <= trace <= tr.upper() at 95%, or tr.exact()
+ * SpectralDensity.Curve d = h.density(o).smooth(o.sigmaSquared(), o.gridPoints());
  * List<Hessian.Block> layers = h.blocks(Hessian.modules(f.names()), o);
  * }</pre>
  *
  * <p>The point, the batches and their arenas must stay alive while the Hessian is used; each product runs in
  * its own confined arena. Not thread-safe (products run one at a time anyway).
  */
-public final class Hessian implements SymmetricSpectrum.Operator {
+public final class Hessian {
     private final ParameterLoss loss;
     private final List<Tensor> point;
     private final List<Batch> batches;
@@ -132,9 +145,14 @@ public final class Hessian implements SymmetricSpectrum.Operator {
         return parameters;
     }
 
-    @Override
+    /** The number of parameters this Hessian differentiates twice: it is {@code dimension x dimension}. */
     public int dimension() {
         return dimension;
+    }
+
+    /** This Hessian as a symmetric operator on {@code R^dimension} ({@link #apply}), for the runtime's spectral methods. */
+    public LinearOperator operator() {
+        return LinearOperator.symmetric(dimension, this::apply);
     }
 
     /** Hessian-vector products computed so far (each one a product per batch). */
@@ -143,7 +161,6 @@ public final class Hessian implements SymmetricSpectrum.Operator {
     }
 
     /** H v for v in this Hessian's coordinates (its parameters' values concatenated in layout order). */
-    @Override
     public double[] apply(double[] v) {
         if (v.length != dimension) {
             throw new IllegalArgumentException("v: expected " + dimension + " values, got " + v.length);
@@ -172,7 +189,7 @@ public final class Hessian implements SymmetricSpectrum.Operator {
         }
         products++;
         double[] r = extract(sum);
-        SymmetricSpectrum.scale(r, 1.0 / batches.size());
+        Vectors.scale(r, 1.0 / batches.size());
         return r;
     }
 
@@ -209,96 +226,145 @@ public final class Hessian implements SymmetricSpectrum.Operator {
     }
 
     /**
-     * The settings of every estimate, PyHessian's defaults where it has them.
+     * The settings of every estimate.
      *
-     * @param topK         eigenvalues of largest magnitude to find
-     * @param tol          power iteration stops when the eigenvalue changes by less than this, relatively
-     * @param maxIter      power iteration's cap on products per eigenvalue
-     * @param traceTol     Hutchinson stops when the running mean changes by less than this, relatively
-     * @param traceMaxIter Hutchinson's cap on samples
+     * @param topK         eigenvalues to find
+     * @param which        which end of the spectrum: largest magnitude (PyHessian's and the default), largest, or smallest
+     * @param method       {@code LANCZOS} (the default: symmetric Lanczos to a relative residual of {@code tol}, or
+     *                     {@code DENSE} when the dimension is at most {@code denseLimit}), {@code DENSE} (always write
+     *                     the Hessian out: dimension products) or {@code POWER_ITERATION} (PyHessian's deflated power
+     *                     iteration: largest magnitude only, stopping when the value changes by less than {@code tol}
+     *                     relatively, then checked; see {@link DeflatedPowerIteration})
+     * @param tol          the relative residual a value must reach to count as converged ({@code r <= tol |lambda|});
+     *                     power iteration also stops on a relative change below it
+     * @param maxIter      Lanczos' cap on steps (at least topK are taken), power iteration's cap on products per eigenvalue
+     * @param denseLimit   {@code LANCZOS} writes the Hessian out (dimension products, exact) up to this dimension
+     * @param trace        Hutchinson's stopping rule and interval, and the dimension up to which the trace is exact
      * @param slqRuns      SLQ's random starting vectors
      * @param slqSteps     Lanczos steps per run (capped at the dimension)
      * @param probe        SLQ's starting vectors (Hutchinson always uses Rademacher vectors)
-     * @param sigmaSquared the density's Gaussian kernel variance relative to the spectrum's spread, see {@link HessianDensity#smooth}
+     * @param sigmaSquared the density's Gaussian kernel variance relative to the spectrum's spread, see {@link SpectralDensity#smooth}
      * @param gridPoints   points of the density's grid
      * @param seed         seeds every random vector
      * @param progress     receives a line now and then during long runs
      */
-    public record Options(int topK, double tol, int maxIter, double traceTol, int traceMaxIter, int slqRuns, int slqSteps,
-                          SymmetricSpectrum.Probe probe, double sigmaSquared, int gridPoints, long seed, Consumer<String> progress) {
+    public record Options(int topK, Eigenpairs.Which which, SpectralMethod method, double tol, int maxIter, int denseLimit,
+                          Hutchinson.Options trace, int slqRuns, int slqSteps, Probe probe, double sigmaSquared, int gridPoints, long seed,
+                          Consumer<String> progress) {
         public Options {
+            Objects.requireNonNull(which, "which");
+            Objects.requireNonNull(method, "method");
+            Objects.requireNonNull(trace, "trace");
             Objects.requireNonNull(probe, "probe");
             Objects.requireNonNull(progress, "progress");
-            if (topK < 1 || maxIter < 1 || traceMaxIter < 2 || slqRuns < 1 || slqSteps < 1 || gridPoints < 2) {
-                throw new IllegalArgumentException("options: need topK, maxIter, slqRuns, slqSteps >= 1, traceMaxIter, gridPoints >= 2; got "
-                        + topK + ", " + maxIter + ", " + slqRuns + ", " + slqSteps + ", " + traceMaxIter + ", " + gridPoints);
+            if (topK < 1 || maxIter < 1 || slqRuns < 1 || slqSteps < 1 || gridPoints < 2 || denseLimit < 0) {
+                throw new IllegalArgumentException("options: need topK, maxIter, slqRuns, slqSteps >= 1, gridPoints >= 2, denseLimit >= 0;"
+                        + " got " + topK + ", " + maxIter + ", " + slqRuns + ", " + slqSteps + ", " + gridPoints + ", " + denseLimit);
             }
-            if (!(tol >= 0) || !(traceTol >= 0) || !(sigmaSquared > 0)) {
-                throw new IllegalArgumentException("options: need tol, traceTol >= 0 and sigmaSquared > 0; got " + tol + ", " + traceTol
-                        + ", " + sigmaSquared);
+            if (!(tol > 0 && tol < 1) || !(sigmaSquared > 0)) {
+                throw new IllegalArgumentException("options: need tol in (0, 1) and sigmaSquared > 0; got " + tol + ", " + sigmaSquared);
+            }
+            if (method == SpectralMethod.POWER_ITERATION && which != Eigenpairs.Which.LARGEST_MAGNITUDE) {
+                throw new IllegalArgumentException("options: power iteration finds the largest magnitudes only, not " + which.label());
             }
         }
 
-        /** Top 1, tolerances 1e-3, caps 100, one SLQ run of 100 Rademacher steps, sigma^2 1e-5, 10000 grid points, seed 0, silent. */
+        /**
+         * Top 1 by magnitude by Lanczos to a relative residual of 1e-3 in at most 100 steps (dense up to dimension 100);
+         * the trace exact up to dimension 200, else Hutchinson to a 95% interval of +-1% with 10 to 200 samples; one
+         * SLQ run of 100 Rademacher steps, sigma^2 1e-5, 10000 grid points; seed 0; silent.
+         */
         public static Options defaults() {
-            return new Options(1, 1e-3, 100, 1e-3, 100, 1, 100, SymmetricSpectrum.Probe.RADEMACHER, 1e-5, 10_000, 0, s -> { });
+            return new Options(1, Eigenpairs.Which.LARGEST_MAGNITUDE, SpectralMethod.LANCZOS, 1e-3, 100, 100, Hutchinson.Options.defaults(),
+                    1, 100, Probe.RADEMACHER, 1e-5, 10_000, 0, s -> { });
         }
 
         public Options withTopK(int k) {
-            return new Options(k, tol, maxIter, traceTol, traceMaxIter, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed, progress);
+            return new Options(k, which, method, tol, maxIter, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed,
+                    progress);
         }
 
-        /** Power iteration's tolerance and cap. */
+        public Options withWhich(Eigenpairs.Which w) {
+            return new Options(topK, w, method, tol, maxIter, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed,
+                    progress);
+        }
+
+        /** Lanczos (dense up to {@code denseLimit}) to relative residual t in at most {@code steps} steps. */
+        public Options withLanczos(double t, int steps) {
+            return new Options(topK, which, SpectralMethod.LANCZOS, t, steps, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared,
+                    gridPoints, seed, progress);
+        }
+
+        /** PyHessian's deflated power iteration with its tolerance and cap on products per eigenvalue. */
         public Options withPower(double t, int cap) {
-            return new Options(topK, t, cap, traceTol, traceMaxIter, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed, progress);
+            return new Options(topK, Eigenpairs.Which.LARGEST_MAGNITUDE, SpectralMethod.POWER_ITERATION, t, cap, denseLimit, trace, slqRuns,
+                    slqSteps, probe, sigmaSquared, gridPoints, seed, progress);
         }
 
-        /** Hutchinson's tolerance and cap. */
-        public Options withTrace(double t, int cap) {
-            return new Options(topK, tol, maxIter, t, cap, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed, progress);
+        /** The exact path: write the Hessian out (dimension products) and decompose it. */
+        public Options withDense() {
+            return new Options(topK, which, SpectralMethod.DENSE, tol, maxIter, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared,
+                    gridPoints, seed, progress);
+        }
+
+        public Options withDenseLimit(int limit) {
+            return new Options(topK, which, method, tol, maxIter, limit, trace, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed,
+                    progress);
+        }
+
+        /** Hutchinson's settings and the exact trace's limit. */
+        public Options withTrace(Hutchinson.Options t) {
+            return new Options(topK, which, method, tol, maxIter, denseLimit, t, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed,
+                    progress);
         }
 
         /** SLQ's runs and steps. */
         public Options withSlq(int runs, int steps) {
-            return new Options(topK, tol, maxIter, traceTol, traceMaxIter, runs, steps, probe, sigmaSquared, gridPoints, seed, progress);
+            return new Options(topK, which, method, tol, maxIter, denseLimit, trace, runs, steps, probe, sigmaSquared, gridPoints, seed,
+                    progress);
         }
 
         public Options withSeed(long s) {
-            return new Options(topK, tol, maxIter, traceTol, traceMaxIter, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, s, progress);
+            return new Options(topK, which, method, tol, maxIter, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, s,
+                    progress);
         }
 
         public Options withProgress(Consumer<String> p) {
-            return new Options(topK, tol, maxIter, traceTol, traceMaxIter, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed, p);
+            return new Options(topK, which, method, tol, maxIter, denseLimit, trace, slqRuns, slqSteps, probe, sigmaSquared, gridPoints, seed,
+                    p);
         }
     }
 
     /**
-     * @param values     eigenvalues in the order found, by decreasing magnitude (signed: a dominant negative one is negative)
-     * @param vectors    unit eigenvectors in the full parameter layout (zero outside a block)
-     * @param iterations Hessian-vector products spent on each
-     * @param converged  whether each met the tolerance before the cap
+     * The {@code topK} eigenvalues {@code which} by the options' method, each with its residual
+     * {@code ||H y - lambda y||} measured with Hessian-vector products (a bound on its distance to an eigenvalue
+     * of H) and whether it met {@code tol}; vectors in this Hessian's coordinates ({@link #embed} places them in
+     * the full layout). See {@link Lanczos#eigenpairs} and {@link DeflatedPowerIteration#run}.
+     *
+     * @throws IllegalArgumentException when topK exceeds the dimension, or the method is {@code DENSE} and the dimension
+     *                                  exceeds {@link Lanczos#DENSE_MAX}
      */
-    public record Eigen(double[] values, List<Weights> vectors, int[] iterations, boolean[] converged) {
-    }
-
-    /** The {@code topK} eigenvalues of largest magnitude; see {@link SymmetricSpectrum#powerIteration}. */
-    public Eigen top(Options o) {
-        SymmetricSpectrum.Eigenpairs e = SymmetricSpectrum.powerIteration(this, o.topK(), o.tol(), o.maxIter(), o.seed(), tagged(o));
-        List<Weights> vectors = new ArrayList<>();
-        for (double[] v : e.vectors()) {
-            vectors.add(embed(v));
+    public Eigenpairs top(Options o) {
+        if (o.method() == SpectralMethod.DENSE && dimension > Lanczos.DENSE_MAX) {
+            throw new IllegalArgumentException("method: writing out " + dimension + " parameters exceeds the dense limit of "
+                    + Lanczos.DENSE_MAX + "; use Lanczos");
         }
-        return new Eigen(e.values(), List.copyOf(vectors), e.iterations(), e.converged());
+        Consumer<String> progress = tagged(o);
+        return switch (o.method()) {
+            case POWER_ITERATION -> DeflatedPowerIteration.run(operator(), o.topK(), o.tol(), o.maxIter(), o.seed(), progress);
+            case LANCZOS, DENSE -> Lanczos.eigenpairs(operator(), o.topK(), o.which(), new Lanczos.Options(o.tol(),
+                    Math.max(o.maxIter(), o.topK()), o.method() == SpectralMethod.DENSE ? dimension : o.denseLimit(), o.seed(), progress));
+        };
     }
 
-    /** The trace by Hutchinson's estimator; see {@link SymmetricSpectrum#hutchinson}. */
-    public SymmetricSpectrum.TraceEstimate trace(Options o) {
-        return SymmetricSpectrum.hutchinson(this, o.traceTol(), o.traceMaxIter(), o.seed(), tagged(o));
+    /** The trace: exact (dimension products) up to {@code o.trace().exactLimit()}, else Hutchinson's estimate; see {@link Hutchinson}. */
+    public TraceEstimate trace(Options o) {
+        return Hutchinson.trace(operator(), o.trace(), o.seed(), tagged(o));
     }
 
-    /** SLQ nodes and weights; smooth them with {@link HessianDensity#smooth}. */
-    public HessianDensity density(Options o) {
-        return HessianDensity.slq(this, o.slqRuns(), o.slqSteps(), o.probe(), o.seed(), tagged(o));
+    /** SLQ nodes and weights; smooth them with {@link SpectralDensity#smooth}. */
+    public SpectralDensity density(Options o) {
+        return SpectralDensity.slq(operator(), o.slqRuns(), o.slqSteps(), o.probe(), o.seed(), tagged(o));
     }
 
     /**
@@ -307,13 +373,14 @@ public final class Hessian implements SymmetricSpectrum.Operator {
      * @param name       the block (a module prefix such as "0" or "layer1.0")
      * @param parameters its parameters
      * @param size       its number of scalars
-     * @param top        its eigenvalue of largest magnitude
-     * @param iterations products spent on it
-     * @param converged  whether power iteration met the tolerance
-     * @param trace      its trace estimate
+     * @param top        its top eigenvalue (one, {@code which} of the options) with residual and convergence
+     * @param trace      its trace, exact or estimated
      */
-    public record Block(String name, List<String> parameters, int size, double top, int iterations, boolean converged,
-                        SymmetricSpectrum.TraceEstimate trace) {
+    public record Block(String name, List<String> parameters, int size, Eigenpairs top, TraceEstimate trace) {
+        /** The top eigenvalue. */
+        public double topValue() {
+            return top.values()[0];
+        }
     }
 
     /** The top eigenvalue and the trace of each block's diagonal Hessian block (topK of the options is ignored: 1). */
@@ -322,9 +389,7 @@ public final class Hessian implements SymmetricSpectrum.Operator {
         for (var g : groups.entrySet()) {
             Hessian h = restrict(g.getKey(), g.getValue());
             Options bo = o.withTopK(1);
-            Eigen e = h.top(bo);
-            SymmetricSpectrum.TraceEstimate t = h.trace(bo);
-            out.add(new Block(g.getKey(), h.parameters(), h.dimension(), e.values()[0], e.iterations()[0], e.converged()[0], t));
+            out.add(new Block(g.getKey(), h.parameters(), h.dimension(), h.top(bo), h.trace(bo)));
         }
         return out;
     }

@@ -2,7 +2,7 @@ package org.lipa.models.analysis;
 
 import java.util.Arrays;
 import java.util.List;
-import org.lipa.analysis.DenseSvd;
+import org.lipa.analysis.Dense;
 
 /**
  * Singular values of a network's input-output Jacobian at a few inputs, and the summaries that tell dynamical
@@ -29,7 +29,7 @@ public record JacobianSpectrum(List<double[]> singularValues) {
 
     /** Singular values, descending, of the row-major {@code rows x cols} matrix {@code a}. */
     public static double[] singularValues(double[] a, int rows, int cols) {
-        return DenseSvd.of(a, rows, cols).singularValues();
+        return Dense.singularValues(a, rows, cols);
     }
 
     /** The mean of sigma^2 (the Jacobian's squared Frobenius norm over its size): 1 when norms are kept on average. */

@@ -3,7 +3,7 @@ package org.lipa.models.analysis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.lipa.analysis.DenseSvd;
+import org.lipa.analysis.Dense;
 import org.lipa.models.nn.Module;
 import org.lipa.models.train.TrainingRun;
 import org.lipa.tensor.Tensor;
@@ -139,14 +139,14 @@ public final class Trajectory {
         }
         // the Gram matrix is symmetric positive semidefinite: its singular values are its eigenvalues and
         // its right singular vectors its eigenvectors
-        DenseSvd svd = DenseSvd.of(gram, t, t);
-        double[] lambda = svd.singularValues();
+        Dense.Svd svd = Dense.svd(gram, t, t);
+        double[] lambda = svd.values();
         Weights[] dirs = new Weights[2];
         double[] explained = new double[2];
         for (int c = 0; c < 2; c++) {
             double[] v = new double[n];
             if (c < lambda.length && lambda[c] > 1e-13 * trace) {
-                double[] u = svd.rightVector(c);
+                double[] u = svd.right()[c];
                 for (int i = 0; i < t; i++) {
                     for (int k = 0; k < n; k++) {
                         v[k] += u[i] * centered[i][k];

@@ -11,11 +11,16 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import org.lipa.analysis.Eigenpairs;
+import org.lipa.analysis.Hutchinson;
+import org.lipa.analysis.Lanczos;
+import org.lipa.analysis.Probe;
+import org.lipa.analysis.SpectralDensity;
+import org.lipa.analysis.SpectralMethod;
+import org.lipa.analysis.TraceEstimate;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.Hessian;
-import org.lipa.models.analysis.HessianDensity;
 import org.lipa.models.analysis.ParameterLoss;
-import org.lipa.models.analysis.SymmetricSpectrum;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.arch.ResNet;
 import org.lipa.models.data.Dataset;
@@ -32,18 +37,29 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The Hessian of a classifier's cross-entropy loss over a few batches, as PyHessian reports it: top
- * eigenvalues, trace, eigenvalue density and, per layer, top eigenvalue and trace. Writes
- * {@code hessian.json} and PNG plots into {@code --out}.
+ * The Hessian of a classifier's cross-entropy loss over a few batches, with what PyHessian reports: top
+ * eigenvalues, trace, eigenvalue density and, per layer, top eigenvalue and trace; and with what it does not:
+ * each eigenvalue's residual bound ({@code ||H y - lambda y||}, measured with Hessian-vector products: the
+ * eigenvalue is within it of an eigenvalue of H) and whether it met the tolerance, and the trace's standard
+ * error and confidence interval, or that it is exact. Writes {@code hessian.json} and PNG plots into
+ * {@code --out}.
+ *
+ * <p>Which method: the top eigenvalues by Lanczos to a relative residual of {@code --tol}, written out and
+ * decomposed exactly when the model has at most {@code --dense-limit} parameters ({@code --method power}:
+ * PyHessian's deflated power iteration, for comparison with published numbers); the trace exactly (one
+ * product per parameter) when the model has at most {@code --exact-trace-limit} parameters, else by
+ * Hutchinson until the interval's half-width is {@code --trace-tol} of the mean.
  *
  * <pre>
  * lipa train --epochs 1 --save mlp.safetensors
  * lipa hessian --weights mlp.safetensors --batches 4 --top-k 3 --blocks --out hessian-mlp
+ * lipa hessian --which smallest --top-k 1        # the most negative eigenvalue
  * </pre>
  */
 @Command(name = "hessian", mixinStandardHelpOptions = true,
-        description = "Hessian spectra of a model's loss (PyHessian's methods): top-k eigenvalues by power iteration, trace by "
-                + "Hutchinson, eigenvalue density by stochastic Lanczos quadrature, per-layer blocks; writes hessian.json and PNG plots.")
+        description = "Hessian spectra of a model's loss: top-k eigenvalues by Lanczos with residual bounds (or PyHessian's power "
+                + "iteration), trace exactly or by Hutchinson with a confidence interval, eigenvalue density by stochastic Lanczos "
+                + "quadrature, per-layer blocks; writes hessian.json and PNG plots.")
 public final class HessianCommand implements Callable<Integer> {
     /** The architectures, built as {@code lipa train} builds them so that its saved weights load. */
     enum Model { MLP, RESNET }
@@ -74,14 +90,64 @@ public final class HessianCommand implements Callable<Integer> {
     @Option(names = "--batch-size", description = "Examples per batch (default: ${DEFAULT-VALUE}).")
     int batchSize = 128;
 
-    @Option(names = "--top-k", description = "Eigenvalues of largest magnitude to find (default: ${DEFAULT-VALUE}).")
+    /** The end of the spectrum, as {@link Eigenpairs.Which} names it. */
+    enum Which {
+        MAGNITUDE(Eigenpairs.Which.LARGEST_MAGNITUDE), LARGEST(Eigenpairs.Which.LARGEST), SMALLEST(Eigenpairs.Which.SMALLEST);
+
+        final Eigenpairs.Which which;
+
+        Which(Eigenpairs.Which which) {
+            this.which = which;
+        }
+    }
+
+    /** How to find the top eigenvalues. */
+    enum Method {
+        LANCZOS(SpectralMethod.LANCZOS), DENSE(SpectralMethod.DENSE), POWER(SpectralMethod.POWER_ITERATION);
+
+        final SpectralMethod method;
+
+        Method(SpectralMethod method) {
+            this.method = method;
+        }
+    }
+
+    @Option(names = "--top-k", description = "Eigenvalues to find (default: ${DEFAULT-VALUE}).")
     int topK = 3;
 
-    @Option(names = "--tol", description = "Relative change that stops power iteration and Hutchinson (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--which", description = "magnitude (largest |lambda|, as PyHessian), largest, or smallest (most negative first) "
+            + "(default: ${DEFAULT-VALUE}).")
+    Which which = Which.MAGNITUDE;
+
+    @Option(names = "--method", description = "lanczos (dense up to --dense-limit parameters), dense (write the Hessian out: one product "
+            + "per parameter), or power (PyHessian's deflated power iteration, magnitude only) (default: ${DEFAULT-VALUE}).")
+    Method method = Method.LANCZOS;
+
+    @Option(names = "--tol", description = "Relative residual ||H y - lambda y|| / |lambda| an eigenvalue must reach to count as "
+            + "converged; power iteration also stops on a relative change below it, as PyHessian (default: ${DEFAULT-VALUE}).")
     double tol = 1e-3;
 
-    @Option(names = "--max-iter", description = "Cap on products per eigenvalue and on trace samples (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-iter", description = "Cap on Lanczos steps, or on power iteration's products per eigenvalue "
+            + "(default: ${DEFAULT-VALUE}).")
     int maxIter = 100;
+
+    @Option(names = "--dense-limit", description = "Lanczos writes the Hessian out and decomposes it exactly up to this many "
+            + "parameters (default: ${DEFAULT-VALUE}).")
+    int denseLimit = 100;
+
+    @Option(names = "--trace-tol", description = "Hutchinson stops when its interval's half-width is this fraction of the mean "
+            + "(default: ${DEFAULT-VALUE}).")
+    double traceTol = 1e-2;
+
+    @Option(names = "--trace-samples", split = ",", description = "Hutchinson's least and most samples (default: 10,200).")
+    int[] traceSamples = {10, 200};
+
+    @Option(names = "--confidence", description = "The trace interval's coverage, two-sided Student-t (default: ${DEFAULT-VALUE}).")
+    double confidence = 0.95;
+
+    @Option(names = "--exact-trace-limit", description = "The trace is computed exactly (one product per parameter) up to this many "
+            + "parameters (default: ${DEFAULT-VALUE}).")
+    int exactTraceLimit = 200;
 
     @Option(names = "--slq-runs", description = "Random starts of the density's Lanczos runs (default: ${DEFAULT-VALUE}).")
     int slqRuns = 1;
@@ -112,6 +178,19 @@ public final class HessianCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (batches < 1 || batchSize < 1) {
             System.err.println("lipa hessian: --batches and --batch-size must be at least 1");
+            return 2;
+        }
+        if (traceSamples.length != 2) {
+            System.err.println("lipa hessian: --trace-samples takes two numbers, the least and the most, e.g. 10,200");
+            return 2;
+        }
+        Hessian.Options o;
+        try {
+            Hutchinson.Options t = new Hutchinson.Options(traceTol, traceSamples[0], traceSamples[1], confidence, exactTraceLimit);
+            o = new Hessian.Options(topK, which.which, method.method, tol, maxIter, denseLimit, t, slqRuns, slqSteps,
+                    Probe.RADEMACHER, sigmaSquared, 10_000, seed, s -> System.err.println("  " + s));
+        } catch (IllegalArgumentException e) {
+            System.err.println("lipa hessian: " + e.getMessage());
             return 2;
         }
         boolean mnist = data == Data.MNIST || data == Data.AUTO && Mnist.present(dataDir != null ? dataDir : Mnist.cacheDirectory());
@@ -156,9 +235,12 @@ public final class HessianCommand implements Callable<Integer> {
             String what = String.format(Locale.ROOT, "%s on %s: %,d parameters, %d batches of %d, loss %.4f%s", model, mnist ? "MNIST" : "spirals",
                     h.dimension(), batches, batchSize, loss, weights != null ? " (weights " + weights + ")" : " (at initialization)");
             System.out.println(what);
-            Hessian.Options o = new Hessian.Options(Math.min(topK, h.dimension()), tol, maxIter, tol, Math.max(2, maxIter), slqRuns, slqSteps,
-                    SymmetricSpectrum.Probe.RADEMACHER, sigmaSquared, 10_000, seed, s -> System.err.println("  " + s));
-            return report(f, h, o, what, loss);
+            if (method == Method.DENSE && h.dimension() > Lanczos.DENSE_MAX) {
+                System.err.println("lipa hessian: --method dense writes the Hessian out, up to " + Lanczos.DENSE_MAX + " parameters; this "
+                        + "model has " + h.dimension() + " (use lanczos)");
+                return 2;
+            }
+            return report(f, h, o.withTopK(Math.min(o.topK(), h.dimension())), what, loss);
         }
     }
 
@@ -168,44 +250,53 @@ public final class HessianCommand implements Callable<Integer> {
         json.put("model", what);
         json.put("parameters", h.dimension());
         json.put("loss", loss);
-        json.put("options", ordered("batches", batches, "batchSize", batchSize, "topK", o.topK(), "tol", o.tol(), "maxIter", o.maxIter(),
-                "slqRuns", o.slqRuns(), "slqSteps", o.slqSteps(), "sigmaSquared", o.sigmaSquared(), "seed", seed));
+        json.put("options", ordered("batches", batches, "batchSize", batchSize, "topK", o.topK(), "which", o.which().label(),
+                "method", o.method().label(), "tol", o.tol(), "maxIter", o.maxIter(), "denseLimit", o.denseLimit(),
+                "traceTol", o.trace().tolerance(), "traceMinSamples", o.trace().minSamples(), "traceMaxSamples", o.trace().maxSamples(),
+                "confidence", o.trace().confidence(), "exactTraceLimit", o.trace().exactLimit(), "slqRuns", o.slqRuns(),
+                "slqSteps", o.slqSteps(), "sigmaSquared", o.sigmaSquared(), "seed", seed));
 
         long t0 = System.nanoTime();
-        Hessian.Eigen top = h.top(o);
+        Eigenpairs top = h.top(o);
         double topSeconds = seconds(t0);
-        json.put("top", ordered("eigenvalues", top.values(), "iterations", top.iterations(), "converged", top.converged(),
-                "seconds", topSeconds));
+        Map<String, Object> tj = json(top);
+        tj.put("seconds", topSeconds);
+        json.put("top", tj);
         if (saveEigenvectors) {
-            for (int k = 0; k < top.vectors().size(); k++) {
+            for (int k = 0; k < top.vectors().length; k++) {
                 try (Arena a = Arena.ofConfined()) {
                     Map<String, Tensor> named = new LinkedHashMap<>();
-                    List<Tensor> ts = top.vectors().get(k).tensors(a);
+                    List<Tensor> ts = h.embed(top.vectors()[k]).tensors(a);
                     for (int i = 0; i < ts.size(); i++) {
                         named.put(f.names().get(i), ts.get(i));
                     }
                     SafeTensors.save(out.resolve("eigenvector-" + (k + 1) + ".safetensors"), named,
-                            Map.of("eigenvalue", Double.toString(top.values()[k])));
+                            Map.of("eigenvalue", Double.toString(top.values()[k]), "residual", Double.toString(top.residuals()[k]),
+                                    "converged", Boolean.toString(top.converged()[k])));
                 }
             }
         }
 
         t0 = System.nanoTime();
-        SymmetricSpectrum.TraceEstimate trace = h.trace(o);
+        TraceEstimate trace = h.trace(o);
         double traceSeconds = seconds(t0);
-        json.put("trace", ordered("estimate", trace.trace(), "standardError", trace.standardError(), "samples", trace.samples(),
-                "converged", trace.converged(), "seconds", traceSeconds));
+        Map<String, Object> trj = json(trace);
+        trj.put("seconds", traceSeconds);
+        json.put("trace", trj);
 
         t0 = System.nanoTime();
-        HessianDensity d = h.density(o);
-        HessianDensity.Curve c = d.smooth(o.sigmaSquared(), o.gridPoints());
+        SpectralDensity d = h.density(o);
+        SpectralDensity.Curve c = d.smooth(o.sigmaSquared(), o.gridPoints());
         double densitySeconds = seconds(t0);
         Map<String, Object> dj = new LinkedHashMap<>();
         dj.put("nodes", d.nodes());
         dj.put("weights", d.weights());
         dj.put("range", d.range());
         dj.put("meanEigenvalue", d.moment(1));
-        dj.put("traceFromDensity", d.moment(1) * h.dimension());
+        double slqTrace = d.moment(1) * h.dimension();
+        double slqError = d.momentStandardError(1) * h.dimension(); // NaN for one run
+        dj.put("traceFromDensity", slqTrace);
+        dj.put("traceFromDensityStandardError", Double.isNaN(slqError) ? null : slqError);
         dj.put("kernelVariance", c.variance());
         dj.put("mass", c.mass());
         dj.put("grid", c.grid());
@@ -223,12 +314,15 @@ public final class HessianCommand implements Callable<Integer> {
         Charts.line(out.resolve("density.png"), "Hessian eigenvalue density (SLQ, " + o.slqRuns() + " x " + o.slqSteps() + ")",
                 "eigenvalue", "density", Charts.Scale.LOG, List.of(new Charts.Series("density", c.grid(), shown)));
 
-        System.out.printf(Locale.ROOT, "top eigenvalues: %s (%.1f s, %s products)%n", format(top.values()), topSeconds,
-                java.util.Arrays.toString(top.iterations()));
-        System.out.printf(Locale.ROOT, "trace: %.6g +- %.2g (%d samples, %.1f s)%n", trace.trace(), trace.standardError(),
-                trace.samples().length, traceSeconds);
-        System.out.printf(Locale.ROOT, "density: eigenvalues in [%.4g, %.4g], SLQ trace %.6g (%.1f s)%n", d.range()[0], d.range()[1],
-                d.moment(1) * h.dimension(), densitySeconds);
+        System.out.printf(Locale.ROOT, "top eigenvalues (%s, %s, %d products, %.1f s), each +- its residual bound:%n", o.which().label(),
+                top.method().label(), top.products(), topSeconds);
+        for (int k = 0; k < top.values().length; k++) {
+            System.out.printf(Locale.ROOT, "  lambda_%d = %s%n", k + 1, top.describe(k));
+        }
+        System.out.printf(Locale.ROOT, "trace: %s (%.1f s)%n", trace.describe(), traceSeconds);
+        System.out.printf(Locale.ROOT, "density: Ritz values in [%.4g, %.4g] (the spectrum reaches at least as far), SLQ trace %.6g %s (%.1f s)%n", d.range()[0], d.range()[1],
+                slqTrace, Double.isNaN(slqError) ? "(one probe: no error estimate; see the trace above)"
+                        : String.format(Locale.ROOT, "+- %.2g (standard error over %d probes)", slqError, o.slqRuns()), densitySeconds);
 
         if (blocks) {
             t0 = System.nanoTime();
@@ -241,21 +335,11 @@ public final class HessianCommand implements Callable<Integer> {
             for (int i = 0; i < bs.size(); i++) {
                 Hessian.Block b = bs.get(i);
                 names.add(b.name());
-                tops[i] = b.top();
-                traces[i] = b.trace().trace();
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("name", b.name());
-                m.put("parameters", b.parameters());
-                m.put("size", b.size());
-                m.put("topEigenvalue", b.top());
-                m.put("iterations", b.iterations());
-                m.put("converged", b.converged());
-                m.put("trace", b.trace().trace());
-                m.put("traceStandardError", b.trace().standardError());
-                m.put("traceSamples", b.trace().samples());
-                bj.add(m);
-                System.out.printf(Locale.ROOT, "  block %-16s %,10d params  top %.6g  trace %.6g +- %.2g%n", b.name(), b.size(), b.top(),
-                        b.trace().trace(), b.trace().standardError());
+                tops[i] = b.topValue();
+                traces[i] = b.trace().mean();
+                bj.add(json(b));
+                System.out.printf(Locale.ROOT, "  block %-16s %,10d params  top %s  trace %s%n", b.name(), b.size(), b.top().describe(0),
+                        b.trace().describe());
             }
             json.put("blocks", bj);
             json.put("blocksSeconds", blockSeconds);
@@ -279,8 +363,28 @@ public final class HessianCommand implements Callable<Integer> {
         return w;
     }
 
+    /** The JSON of top eigenvalues: each with its residual bound and convergence, how they were found and what it cost. */
+    static Map<String, Object> json(Eigenpairs e) {
+        return ordered("method", e.method().label(), "which", e.which().label(), "eigenvalues", e.values(), "residuals", e.residuals(),
+                "converged", e.converged(), "products", e.products());
+    }
+
+    /** The JSON of a trace: mean, standard error, interval and its confidence, samples, and whether exact or converged. */
+    static Map<String, Object> json(TraceEstimate t) {
+        return ordered("mean", t.mean(), "standardError", t.standardError(), "lower", t.lower(), "upper", t.upper(),
+                "confidence", t.confidence(), "samples", t.samples(), "exact", t.exact(), "converged", t.converged(),
+                "values", t.values());
+    }
+
+    /** The JSON of a block: its top eigenvalue with residual and convergence, and its trace. */
+    static Map<String, Object> json(Hessian.Block b) {
+        return ordered("name", b.name(), "parameters", b.parameters(), "size", b.size(), "topEigenvalue", b.topValue(),
+                "topResidual", b.top().residuals()[0], "topConverged", b.top().converged()[0], "topMethod", b.top().method().label(),
+                "trace", json(b.trace()));
+    }
+
     /** A map in the order given (Map.of's order is unspecified, and the JSON should read the same every run). */
-    private static Map<String, Object> ordered(Object... keysAndValues) {
+    static Map<String, Object> ordered(Object... keysAndValues) {
         Map<String, Object> m = new LinkedHashMap<>();
         for (int i = 0; i < keysAndValues.length; i += 2) {
             m.put((String) keysAndValues[i], keysAndValues[i + 1]);
@@ -290,13 +394,5 @@ public final class HessianCommand implements Callable<Integer> {
 
     private static double seconds(long start) {
         return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static String format(double[] v) {
-        StringBuilder s = new StringBuilder("[");
-        for (int i = 0; i < v.length; i++) {
-            s.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.6g", v[i]));
-        }
-        return s.append(']').toString();
     }
 }

@@ -14,7 +14,11 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
+import org.lipa.analysis.Eigenpairs;
+import org.lipa.analysis.Hutchinson;
 import org.lipa.analysis.Lipschitz;
+import org.lipa.analysis.SpectralDensity;
+import org.lipa.analysis.TraceEstimate;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.Directions;
 import org.lipa.models.analysis.Evaluation;
@@ -22,9 +26,7 @@ import org.lipa.models.analysis.GradientFlow;
 import org.lipa.models.analysis.Landscape;
 import org.lipa.models.analysis.Trajectory;
 import org.lipa.models.analysis.Hessian;
-import org.lipa.models.analysis.HessianDensity;
 import org.lipa.models.analysis.ParameterLoss;
-import org.lipa.models.analysis.SymmetricSpectrum;
 import org.lipa.models.analysis.GradientFlowSweep;
 import org.lipa.models.analysis.LipschitzPlots;
 import org.lipa.models.analysis.LipschitzReport;
@@ -223,8 +225,9 @@ public final class ReportCommand implements Callable<Integer> {
 
     private void hessianSection(CpuBackend cpu, Module net, Workload.Task task) {
         step("Hessian spectrum");
-        Hessian.Options o = Hessian.Options.defaults().withTopK(3).withPower(1e-4, quick ? 20 : 100).withTrace(1e-2, quick ? 10 : 50)
-                .withSlq(1, quick ? 20 : 80).withSeed(seed);
+        // Lanczos to a relative residual of 1e-3; the trace to a 95% interval of +-2% (or the cap, said so)
+        Hessian.Options o = Hessian.Options.defaults().withTopK(3).withLanczos(1e-3, quick ? 20 : 100)
+                .withTrace(new Hutchinson.Options(2e-2, quick ? 5 : 10, quick ? 10 : 50, 0.95, 200)).withSlq(1, quick ? 20 : 80).withSeed(seed);
         Map<String, Object> figures = new LinkedHashMap<>();
         try (Arena arena = Arena.ofConfined()) {
             List<Hessian.Batch> data = batches(arena, task, 2, 128);
@@ -232,47 +235,52 @@ public final class ReportCommand implements Callable<Integer> {
                     (ops, p, t) -> ops.crossEntropy(p, t));
             Hessian h = Hessian.of(loss, loss.current(), data);
             long t0 = System.nanoTime();
-            Hessian.Eigen top = h.top(o);
-            SymmetricSpectrum.TraceEstimate trace = h.trace(o);
-            HessianDensity density = h.density(o);
+            Eigenpairs top = h.top(o);
+            TraceEstimate trace = h.trace(o);
+            SpectralDensity density = h.density(o);
             List<Hessian.Block> blocks = h.blocks(Hessian.modules(loss.names()), o.withTopK(1));
             double seconds = (System.nanoTime() - t0) / 1e9;
             net.train(true);
-            HessianDensity.Curve curve = density.smooth(o.sigmaSquared(), 2000);
+            SpectralDensity.Curve curve = density.smooth(o.sigmaSquared(), 2000);
             double max = java.util.Arrays.stream(curve.density()).max().orElse(1);
             double[] shown = java.util.Arrays.stream(curve.density()).map(v -> Math.max(v, 1e-9 * max)).toArray();
             Charts.line(out.resolve("hessian-density.png"), "Hessian eigenvalue density of the trained network (SLQ)", "eigenvalue",
                     "density", Charts.Scale.LOG, List.of(new Charts.Series("density", curve.grid(), shown)));
             double[] ks = {1, 2, 3};
-            Charts.line(out.resolve("hessian-top.png"), "Top Hessian eigenvalues (power iteration with deflation)", "k", "eigenvalue",
+            Charts.line(out.resolve("hessian-top.png"), "Top Hessian eigenvalues by magnitude (Lanczos)", "k", "eigenvalue",
                     Charts.Scale.LINEAR, List.of(new Charts.Series("lambda_k", java.util.Arrays.copyOf(ks, top.values().length), top.values(),
                             true)));
             Charts.bars(out.resolve("hessian-blocks.png"), "Per-layer Hessian blocks: top eigenvalue and trace / 10", "value",
                     Charts.Scale.LINEAR, blocks.stream().map(Hessian.Block::name).toList(), List.of("top eigenvalue", "trace / 10"),
-                    List.of(blocks.stream().mapToDouble(Hessian.Block::top).toArray(),
-                            blocks.stream().mapToDouble(b -> b.trace().trace() / 10).toArray()));
+                    List.of(blocks.stream().mapToDouble(Hessian.Block::topValue).toArray(),
+                            blocks.stream().mapToDouble(b -> b.trace().mean() / 10).toArray()));
+            List<String> described = new ArrayList<>();
+            for (int k = 0; k < top.values().length; k++) {
+                described.add(top.describe(k));
+            }
             page.heading("Hessian of the training loss");
             page.paragraph(String.format(Locale.ROOT, "At the trained weights, on %d training batches of 128 (%,d parameters, %.1f s, %d "
-                            + "Hessian-vector products): top eigenvalues %s; trace %.4g +- %.2g (Hutchinson, %d Rademacher samples); the SLQ "
-                            + "density spans [%.3g, %.3g].", data.size(), h.dimension(), seconds, h.products(), fmtAll(top.values()),
-                    trace.trace(), trace.standardError(), trace.samples().length, density.range()[0], density.range()[1]));
-            page.table(List.of("layer", "parameters", "top eigenvalue", "trace"), blocks.stream().map(b -> List.of(b.name(),
-                    String.valueOf(b.size()), fmt(b.top()), fmt(b.trace().trace()))).toList());
-            page.figure("hessian-top.png", "The largest-magnitude eigenvalues of the loss Hessian, found one after another by power "
-                    + "iteration with deflation.");
+                            + "Hessian-vector products): top eigenvalues by magnitude (%s, each +- its residual bound ||H y - lambda y||, "
+                            + "within which an eigenvalue of H lies) %s; trace %s (%s); the SLQ density spans [%.3g, %.3g].", data.size(),
+                    h.dimension(), seconds, h.products(), top.method().label(), String.join(", ", described), trace.describe(),
+                    trace.exact() ? "exact" : "Hutchinson, Rademacher samples, Student-t interval", density.range()[0],
+                    density.range()[1]));
+            page.table(List.of("layer", "parameters", "top eigenvalue", "residual bound", "converged", "trace", "trace interval"),
+                    blocks.stream().map(b -> List.of(b.name(), String.valueOf(b.size()), fmt(b.topValue()), fmt(b.top().residuals()[0]),
+                            b.top().converged()[0] ? "yes" : "no", fmt(b.trace().mean()), b.trace().exact() ? "exact"
+                                    : "[" + fmt(b.trace().lower()) + ", " + fmt(b.trace().upper()) + "]")).toList());
+            page.figure("hessian-top.png", "The largest-magnitude eigenvalues of the loss Hessian by Lanczos (their residual bounds are in "
+                    + "the text above).");
             page.figure("hessian-density.png", "The eigenvalue density by stochastic Lanczos quadrature with Gaussian smoothing (log "
                     + "scale): a bulk near zero and a few outliers, the sharp directions that bound stable learning rates (2/lambda_max).");
             page.figure("hessian-blocks.png", "The diagonal Hessian block of each layer: its top eigenvalue and its trace (divided by 10 "
                     + "to share the axis).");
-            figures.put("top", top.values());
-            figures.put("top_products", top.iterations());
-            figures.put("trace", trace.trace());
-            figures.put("trace_standard_error", trace.standardError());
-            figures.put("trace_samples", trace.samples().length);
+            figures.put("top", HessianCommand.json(top));
+            figures.put("trace", HessianCommand.json(trace));
             figures.put("density_nodes", density.nodes());
             figures.put("density_weights", density.weights());
             figures.put("density_range", density.range());
-            figures.put("blocks", blocks);
+            figures.put("blocks", blocks.stream().map(HessianCommand::json).toList());
             figures.put("hessian_vector_products", h.products());
             figures.put("seconds", seconds);
         }
@@ -403,10 +411,6 @@ public final class ReportCommand implements Callable<Integer> {
         page.figure(out.relativize(r.plots().get(0)).toString(), "The largest local Jacobian norm found on spheres of growing radius for "
                 + "dot-product, L2-distance and cosine attention (log scale).");
         json.put("attention_scale", r);
-    }
-
-    private static String fmtAll(double[] v) {
-        return java.util.Arrays.stream(v).mapToObj(ReportCommand::fmt).toList().toString();
     }
 
     private static String fmt(double v) {

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.lipa.analysis.DenseSvd;
+import org.lipa.analysis.Dense;
 import org.lipa.backend.ref.RefBackend;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.nn.Activation;
@@ -46,7 +46,7 @@ class LipschitzReportTest {
     }
 
     private static double top(double[] m, int rows, int cols) {
-        return DenseSvd.of(m, rows, cols).singularValues()[0];
+        return Dense.singularValues(m, rows, cols)[0];
     }
 
     private static LipschitzReport.Part part(LipschitzReport.Report r, String name) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
-import org.lipa.analysis.DenseSvd;
+import org.lipa.analysis.Dense;
 import org.lipa.analysis.LinearOperator;
 import org.lipa.analysis.PowerIteration;
 import org.lipa.autodiff.Autodiff;
@@ -229,15 +229,15 @@ class GpuBackendTest {
                 w[i] = r.nextGaussian();
             }
             Tensor wd = gpu.toDevice(Tensor.of(a, DType.F32, w, 96, 64), a);
-            double sigma = PowerIteration.run(LinearOperator.matrix(gpu, wd), 1e-7, 4000, 3).sigma();
-            assertEquals(DenseSvd.of(w, 96, 64).singularValues()[0], sigma, 1e-4 * sigma);
+            double sigma = PowerIteration.run(LinearOperator.matrix(gpu, wd), 1e-5, 4000, 3).sigma(); // float32: a relative residual of 1e-5
+            assertEquals(Dense.singularValues(w, 96, 64)[0], sigma, 1e-4 * sigma);
 
             Tensor k = normal(a, r, DType.F32, 4, 3, 3, 3);
             var conv = new org.lipa.ops.Conv2d(Hw.of(1), Hw.of(1), Hw.of(1), 1);
             LinearOperator onGpu = LinearOperator.conv2d(gpu, gpu.toDevice(k, a), Shape.of(1, 3, 8, 8), conv);
             LinearOperator onRef = LinearOperator.conv2d(new RefBackend(), k.to(a, DType.F64), Shape.of(1, 3, 8, 8), conv);
             double top = PowerIteration.run(onRef, 1e-12, 5000, 5).sigma();
-            assertEquals(top, PowerIteration.run(onGpu, 1e-7, 5000, 5).sigma(), 1e-4 * top);
+            assertEquals(top, PowerIteration.run(onGpu, 1e-5, 5000, 5).sigma(), 1e-4 * top);
         }
     }
 

@@ -1,7 +1,5 @@
-package org.lipa.models.analysis;
+package org.lipa.analysis;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 
@@ -13,22 +11,21 @@ import java.util.function.Consumer;
  * eigenvectors the weights of a Gauss quadrature for the measure {@code sum_i (v.u_i)^2 delta(lambda_i)},
  * whose expectation over v is the density {@code (1/n) sum_i delta(lambda_i)}. Hence
  * {@code sum_j w_j theta_j^p} estimates {@code tr(A^p) / n}, exactly for v's own measure when
- * {@code 2m - 1 >= p}.
+ * {@code 2m - 1 >= p}. The operator is assumed symmetric (a loss Hessian, {@link LinearOperator#symmetric}).
  *
  * <pre>{@code
- * HessianDensity d = HessianDensity.slq(op, 10, 100, SymmetricSpectrum.Probe.RADEMACHER, 0, s -> {});
- * HessianDensity.Curve c = d.smooth(1e-5, 10_000);     // c.grid(), c.density(): integrates to 1
- * double meanEigenvalue = d.moment(1);                  // about tr(H) / n
+ * SpectralDensity d = SpectralDensity.slq(op, 10, 100, Probe.RADEMACHER, 0, s -> {});
+ * SpectralDensity.Curve c = d.smooth(1e-5, 10_000);     // c.grid(), c.density(): integrates to 1
+ * double meanEigenvalue = d.moment(1);                   // about tr(H) / n
  * }</pre>
+ *
+ * <p>Thread safety: immutable once made; {@link #slq} is safe to call from any number of threads on thread-safe operators.
  *
  * @param nodes   per run, the Ritz values (ascending)
  * @param weights per run, the quadrature weights of the nodes (each run's weights sum to 1)
  */
-public record HessianDensity(double[][] nodes, double[][] weights) {
-    /** Lanczos stops early when its new direction is this small relative to the largest |A v| seen: an invariant subspace. */
-    private static final double BREAKDOWN = 1e-10;
-
-    public HessianDensity {
+public record SpectralDensity(double[][] nodes, double[][] weights) {
+    public SpectralDensity {
         if (nodes.length == 0 || nodes.length != weights.length) {
             throw new IllegalArgumentException("nodes and weights: expected the same positive number of runs, got " + nodes.length
                     + " and " + weights.length);
@@ -41,34 +38,45 @@ public record HessianDensity(double[][] nodes, double[][] weights) {
     }
 
     /**
-     * Runs SLQ: {@code runs} Lanczos processes of {@code min(steps, n)} steps from seeded random unit
-     * vectors, with full reorthogonalization against every earlier Lanczos vector (twice), which keeps
-     * Ritz values from repeating (ghosts) at the price of storing the m vectors. When the Krylov space is
-     * exhausted (a zero new direction, e.g. for repeated eigenvalues) the process continues, as PyHessian
-     * does, from a random vector orthogonal to all earlier ones, with a zero coupling in the tridiagonal.
+     * Runs SLQ: {@code runs} Lanczos processes of {@code min(steps, n)} steps, each from a seeded random
+     * {@code probe} vector (normalized), with full reorthogonalization against every earlier Lanczos vector
+     * (twice), which keeps Ritz values from repeating (ghosts) at the price of storing the m vectors. When the
+     * Krylov space is exhausted (a zero new direction, e.g. for repeated eigenvalues) the process continues, as
+     * PyHessian does, from a random probe orthogonal to all earlier vectors, with a zero coupling in the
+     * tridiagonal (see the shared process behind {@link Lanczos#eigenpairs}).
      *
-     * @throws IllegalArgumentException when runs or steps is below 1
+     * @throws IllegalArgumentException when a is not square or runs or steps is below 1
      */
-    public static HessianDensity slq(SymmetricSpectrum.Operator a, int runs, int steps, SymmetricSpectrum.Probe probe, long seed,
-                                     Consumer<String> progress) {
+    public static SpectralDensity slq(LinearOperator a, int runs, int steps, Probe probe, long seed, Consumer<String> progress) {
         if (runs < 1 || steps < 1) {
             throw new IllegalArgumentException("runs and steps must be at least 1, got " + runs + ", " + steps);
+        }
+        int n = a.domainSize();
+        if (a.rangeSize() != n) {
+            throw new IllegalArgumentException("a: a symmetric operator is square, got " + a.rangeSize() + " x " + n);
         }
         Random rnd = new Random(seed);
         double[][] nodes = new double[runs][];
         double[][] weights = new double[runs][];
         for (int r = 0; r < runs; r++) {
-            Tridiagonal.Eigen e = lanczos(a, Math.min(steps, a.dimension()), probe, rnd, progress, r);
+            LanczosProcess p = new LanczosProcess(a, Math.min(steps, n), () -> probe.draw(rnd, n));
+            while (!p.full()) {
+                p.step();
+                if (p.size() % 10 == 0) {
+                    progress.accept("density: run " + (r + 1) + ", Lanczos step " + p.size() + " of " + Math.min(steps, n));
+                }
+            }
+            Dense.Eigen e = Dense.tridiagonalEigen(p.alphas(), p.betas());
             nodes[r] = e.values();
-            double[] f = e.firstComponents();
-            weights[r] = new double[f.length];
-            for (int j = 0; j < f.length; j++) {
-                weights[r][j] = f[j] * f[j];
+            weights[r] = new double[nodes[r].length];
+            for (int j = 0; j < weights[r].length; j++) {
+                double first = e.vectors()[j][0]; // Gauss quadrature: the squared first component of each eigenvector
+                weights[r][j] = first * first;
             }
             progress.accept("density: run " + (r + 1) + " of " + runs + ", Ritz values in [" + nodes[r][0] + ", "
                     + nodes[r][nodes[r].length - 1] + "]");
         }
-        return new HessianDensity(nodes, weights);
+        return new SpectralDensity(nodes, weights);
     }
 
     /** Per run, {@code sum_j w_j theta_j^p}: an estimate of {@code v.A^p v} and, in expectation, of {@code tr(A^p) / n}. */
@@ -89,6 +97,23 @@ public record HessianDensity(double[][] nodes, double[][] weights) {
             s += m;
         }
         return s / nodes.length;
+    }
+
+    /**
+     * The standard error of {@link #moment}: the runs' standard deviation over the square root of their number
+     * (the runs are independent probes); NaN for a single run, which gives no error estimate.
+     */
+    public double momentStandardError(int p) {
+        double[] m = momentPerRun(p);
+        if (m.length < 2) {
+            return Double.NaN;
+        }
+        double mean = moment(p);
+        double ss = 0;
+        for (double x : m) {
+            ss += (x - mean) * (x - mean);
+        }
+        return Math.sqrt(ss / (m.length - 1) / m.length);
     }
 
     /** The smallest and the largest node over all runs. */
@@ -165,43 +190,5 @@ public record HessianDensity(double[][] nodes, double[][] weights) {
             }
         }
         return new Curve(grid, density, sd * sd, mass);
-    }
-
-    private static Tridiagonal.Eigen lanczos(SymmetricSpectrum.Operator a, int m, SymmetricSpectrum.Probe probe, Random rnd,
-                                             Consumer<String> progress, int run) {
-        int n = a.dimension();
-        double[][] q = new double[m][];
-        double[] alpha = new double[m];
-        double[] beta = new double[m - 1];
-        q[0] = probe.draw(rnd, n);
-        SymmetricSpectrum.orthonormalize(q[0], q, 0);
-        double[] w = a.apply(q[0]);
-        double scale = SymmetricSpectrum.norm(w);
-        alpha[0] = SymmetricSpectrum.dot(w, q[0]);
-        SymmetricSpectrum.axpy(w, -alpha[0], q[0]);
-        for (int i = 1; i < m; i++) {
-            SymmetricSpectrum.orthogonalize(w, q, i); // full reorthogonalization
-            double b = SymmetricSpectrum.norm(w);
-            if (b <= BREAKDOWN * scale) {
-                w = probe.draw(rnd, n);
-                SymmetricSpectrum.orthonormalize(w, q, i);
-                b = 0;
-            } else {
-                SymmetricSpectrum.scale(w, 1 / b);
-            }
-            q[i] = w;
-            beta[i - 1] = b;
-            w = a.apply(q[i]);
-            scale = Math.max(scale, SymmetricSpectrum.norm(w));
-            alpha[i] = SymmetricSpectrum.dot(w, q[i]);
-            SymmetricSpectrum.axpy(w, -alpha[i], q[i]);
-            if (b != 0) {
-                SymmetricSpectrum.axpy(w, -b, q[i - 1]);
-            }
-            if (i % 10 == 0) {
-                progress.accept("density: run " + (run + 1) + ", Lanczos step " + i + " of " + m);
-            }
-        }
-        return Tridiagonal.eigen(alpha, beta);
     }
 }
