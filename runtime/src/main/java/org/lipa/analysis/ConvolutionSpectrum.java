@@ -193,7 +193,7 @@ final class ConvolutionSpectrum {
         double best = 0;
         double previous = 0;
         for (int s = 0; s < steps; s++) {
-            double nv = norm(v);
+            double nv = Vectors.norm(v);
             if (nv == 0) {
                 return best;
             }
@@ -220,14 +220,6 @@ final class ConvolutionSpectrum {
             v = gv;
         }
         return best;
-    }
-
-    private static double norm(double[] a) {
-        double s = 0;
-        for (double x : a) {
-            s += x * x;
-        }
-        return Math.sqrt(s);
     }
 
     /** The real form of the transfer matrix at frequency (p, q) of one group. */

@@ -355,7 +355,7 @@ public final class LipSdp {
                     && (System.nanoTime() - started) / 1e9 + 4 * evaluationSeconds / Math.max(1, evaluations) < o.maxSeconds()) {
                 double[] d = new double[n];
                 if (h == null) {
-                    double gn = Math.sqrt(Linalg.dot(g, g));
+                    double gn = Math.sqrt(Vectors.dot(g, g));
                     if (gn == 0) {
                         break;
                     }
@@ -364,10 +364,10 @@ public final class LipSdp {
                     }
                 } else {
                     for (int i = 0; i < n; i++) {
-                        d[i] = -Linalg.dot(h[i], g);
+                        d[i] = -Vectors.dot(h[i], g);
                     }
                 }
-                double slope = Linalg.dot(g, d);
+                double slope = Vectors.dot(g, d);
                 if (!(slope < 0)) {
                     h = null; // lost descent: restart from the gradient
                     if (iterations > 0 && history.size() > 1 && slope == 0) {
@@ -393,7 +393,7 @@ public final class LipSdp {
                         hi = step;
                     } else {
                         double[] gs = gradient(es, layer);
-                        if (Linalg.dot(gs, d) >= 0.5 * slope) {
+                        if (Vectors.dot(gs, d) >= 0.5 * slope) {
                             next = es;
                             xNext = xs;
                             gNext = gs;
@@ -423,11 +423,11 @@ public final class LipSdp {
                     s[i] = xNext[i] - x[i];
                     y[i] = gNext[i] - g[i];
                 }
-                double sy = Linalg.dot(s, y);
+                double sy = Vectors.dot(s, y);
                 if (sy > 1e-300) {
                     if (h == null) {
                         h = new double[n][n];
-                        double scale = sy / Linalg.dot(y, y);
+                        double scale = sy / Vectors.dot(y, y);
                         for (int i = 0; i < n; i++) {
                             h[i][i] = scale;
                         }
@@ -515,9 +515,9 @@ public final class LipSdp {
             int n = s.length;
             double[] hy = new double[n];
             for (int i = 0; i < n; i++) {
-                hy[i] = Linalg.dot(h[i], y);
+                hy[i] = Vectors.dot(h[i], y);
             }
-            double yhy = Linalg.dot(y, hy);
+            double yhy = Vectors.dot(y, hy);
             double c = (sy + yhy) / (sy * sy);
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
@@ -868,94 +868,22 @@ public final class LipSdp {
             return Dense.symmetricEigenvalues(symmetrized(a).data, a.numRows)[0];
         }
 
-        /** The top eigenpair {@code [lambda, v...]} of a small symmetric matrix: dense when tiny, else by Lanczos. */
+        /** The top eigenpair {@code [lambda, v...]} of a symmetric matrix. */
         static double[] topEigenpair(DMatrixRMaj a) {
             DMatrixRMaj s = symmetrized(a);
-            int n = s.numRows;
-            if (n <= 64) {
-                Dense.Eigen eig = Dense.symmetricEigen(s.data, n);
-                double[] r = new double[n + 1];
-                r[0] = eig.values()[n - 1];
-                System.arraycopy(eig.vectors()[n - 1], 0, r, 1, n);
-                return r;
-            }
-            return topEigenpair(n, v -> Problem.multiply(s, v));
+            return topEigenpair(s.numRows, v -> Problem.multiply(s, v));
         }
 
-        static double dot(double[] a, double[] b) {
-            double s = 0;
-            for (int i = 0; i < a.length; i++) {
-                s += a[i] * b[i];
-            }
-            return s;
-        }
+        /** The spectral stack's settings for Z's top eigenpair: residual 1e-12 of the value, dense up to 64 dimensions. */
+        private static final Lanczos.Options TOP = Lanczos.Options.defaults().withTolerance(1e-12).withDenseLimit(64);
 
-        /**
-         * The largest eigenvalue and its unit eigenvector ({@code [lambda, v...]}) of a symmetric positive
-         * semidefinite operator, by Lanczos with full reorthogonalization until the Ritz residual is below
-         * 1e-13 of the value.
-         */
+        /** The largest eigenvalue and its unit eigenvector ({@code [lambda, v...]}) of a symmetric operator. */
         static double[] topEigenpair(int n, java.util.function.UnaryOperator<double[]> a) {
-            List<double[]> basis = new ArrayList<>();
-            List<Double> diagonal = new ArrayList<>();
-            List<Double> off = new ArrayList<>();
-            double[] q = new double[n];
-            java.util.Random rnd = new java.util.Random(12345);
-            for (int i = 0; i < n; i++) {
-                q[i] = rnd.nextGaussian();
-            }
-            scale(q, 1 / Math.sqrt(dot(q, q)));
-            double beta = 0;
-            double[] result = null;
-            for (int j = 0; j < n; j++) {
-                basis.add(q);
-                double[] r = a.apply(q);
-                double alphaJ = dot(q, r);
-                diagonal.add(alphaJ);
-                for (int pass = 0; pass < 2; pass++) {
-                    for (double[] b : basis) {
-                        double c = dot(r, b);
-                        for (int i = 0; i < n; i++) {
-                            r[i] -= c * b[i];
-                        }
-                    }
-                }
-                beta = Math.sqrt(dot(r, r));
-                boolean last = beta <= 1e-300 || j == n - 1 || j >= 300;
-                if (j % 8 == 7 || last) { // the small tridiagonal's eigenproblem is cheap, but not free at every step
-                    double[] d = diagonal.stream().mapToDouble(Double::doubleValue).toArray();
-                    double[] e = off.stream().mapToDouble(Double::doubleValue).toArray();
-                    Dense.Eigen ritz = Dense.tridiagonalEigen(d, e);
-                    int top = d.length - 1;
-                    double theta = ritz.values()[top];
-                    double[] s = ritz.vectors()[top];
-                    if (Math.abs(beta * s[top]) <= 1e-13 * Math.abs(theta) || last) {
-                        double[] v = new double[n];
-                        for (int k = 0; k < basis.size(); k++) {
-                            double sk = s[k];
-                            double[] b = basis.get(k);
-                            for (int i = 0; i < n; i++) {
-                                v[i] += sk * b[i];
-                            }
-                        }
-                        scale(v, 1 / Math.sqrt(dot(v, v)));
-                        result = new double[n + 1];
-                        result[0] = theta;
-                        System.arraycopy(v, 0, result, 1, n);
-                        break;
-                    }
-                }
-                off.add(beta);
-                scale(r, 1 / beta);
-                q = r;
-            }
-            return result;
-        }
-
-        private static void scale(double[] v, double s) {
-            for (int i = 0; i < v.length; i++) {
-                v[i] *= s;
-            }
+            Eigenpairs e = Lanczos.eigenpairs(LinearOperator.symmetric(n, a), 1, Eigenpairs.Which.LARGEST, TOP);
+            double[] r = new double[n + 1];
+            r[0] = e.values()[0];
+            System.arraycopy(e.vectors()[0], 0, r, 1, n);
+            return r;
         }
     }
 }

@@ -110,14 +110,14 @@ public final class SeqLip {
                 v[i] = 1 + 0.001 * i;
             }
         }
-        normalize(v);
+        Vectors.normalize(v);
         double value = 0;
         double[] u = new double[p.length];
         for (int it = 0; it < 2000; it++) {
             u = apply(p, q, sigma, v);
-            double s = normalize(u);
+            double s = Vectors.normalize(u);
             double[] w = applyTranspose(p, q, sigma, u);
-            double next = normalize(w);
+            double next = Vectors.normalize(w);
             v = w;
             if (Math.abs(next - value) <= 1e-12 * next) {
                 value = Math.max(next, s);
@@ -170,20 +170,6 @@ public final class SeqLip {
             out[r] = acc;
         }
         return out;
-    }
-
-    private static double normalize(double[] a) {
-        double s = 0;
-        for (double x : a) {
-            s += x * x;
-        }
-        s = Math.sqrt(s);
-        if (s > 0) {
-            for (int i = 0; i < a.length; i++) {
-                a[i] /= s;
-            }
-        }
-        return s;
     }
 
     private static double[] scaled(double[] a, double s) {

@@ -32,4 +32,25 @@ public final class LipschitzPlots {
         Charts.bars(png, title, "Lipschitz constant (l2)", Charts.Scale.LOG, names, groups, values);
         return png;
     }
+
+    /**
+     * A feed-forward network's bracket: the certified lower bound, then each upper-bound method, certified
+     * ones and estimates in separate colours; returns the file written.
+     */
+    public static Path bracket(Path png, String title, org.lipa.analysis.Lipschitz.Report r) {
+        List<String> names = new ArrayList<>();
+        names.add("lower bound (search)");
+        r.upperBounds().forEach(b -> names.add(b.method()));
+        double[] certified = new double[names.size()];
+        double[] estimate = new double[names.size()];
+        double[] lower = new double[names.size()];
+        lower[0] = r.lowerBound();
+        for (int i = 0; i < r.upperBounds().size(); i++) {
+            var b = r.upperBounds().get(i);
+            (b.guarantee() == org.lipa.analysis.NetworkBounds.Guarantee.CERTIFIED ? certified : estimate)[i + 1] = b.value();
+        }
+        Charts.bars(png, title, "Lipschitz constant (l2)", Charts.Scale.LINEAR, names,
+                List.of("certified lower bound", "certified upper bound", "estimate"), List.of(lower, certified, estimate));
+        return png;
+    }
 }

@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Map;
 import org.lipa.analysis.LinearOperator;
 import org.lipa.analysis.Lipschitz;
+import org.lipa.analysis.OperatorNorm;
 import org.lipa.analysis.PowerIteration;
+import org.lipa.analysis.FeedForward;
 import org.lipa.autodiff.Differentiable;
 import org.lipa.backend.Backend;
 import org.lipa.models.arch.Mlp;
@@ -19,7 +21,9 @@ import org.lipa.models.nn.Container;
 import org.lipa.models.nn.Dropout;
 import org.lipa.models.nn.ForwardHooks;
 import org.lipa.models.nn.LayerNorm;
+import org.lipa.models.nn.Linear;
 import org.lipa.models.nn.LinearMap;
+import org.lipa.models.nn.Conv2d;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Reshape;
 import org.lipa.models.nn.Residual;
@@ -30,12 +34,21 @@ import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
 /**
- * The Lipschitz report of a network, per module and whole: for every module down to a depth, an upper
- * bound on its global Lipschitz constant (operator norms of its linear maps by power iteration, times its
- * activations' constants, composed by the rules of sequences and residual sums) and the largest local
- * Jacobian norm found at the inputs it receives from the data (a certified lower bound for that module);
- * for the network, the naive product bound and a certified lower bound from local Jacobian norms improved
- * by gradient ascent ({@link Lipschitz}). All norms are Euclidean ({@code l2 -> l2}), per example.
+ * The Lipschitz report of a network, per module and whole (all norms Euclidean, {@code l2 -> l2}, per example).
+ *
+ * <p>Per module, down to a depth: an upper bound on its global Lipschitz constant, composed from its parts
+ * (the certified spectral norms of its linear maps, {@link OperatorNorm} for dense layers and for
+ * convolutions as the operators they are, times its activations' constants, through the rules of
+ * sequences and residual sums, every product and sum rounded up), labelled certified when every part
+ * is; and the largest local Jacobian norm at the inputs the module receives from the data (in float32:
+ * an estimate of a lower bound).
+ *
+ * <p>For the whole network: that composed bound (AutoLip), and when the network is a plain feed-forward
+ * one ({@link FeedForwardNets#of}) the full bracket of {@link Lipschitz#analyze}: SeqLip (an estimate),
+ * ECLipsE-Fast, LipSDP-Layer and LipSDP-Neuron (certified) and a certified lower bound from a search that
+ * moves between activation regions, started at the examples. For other networks the lower end is
+ * {@link Lipschitz#search}'s largest local norm (data, perturbations, ascent), an estimate in the
+ * network's precision.
  *
  * <p>Modules without a global bound (layer norm and dot-product attention are not Lipschitz on all
  * inputs; the L2 attention bound of Kim et al. is not implemented here, nor are bounds for containers
@@ -45,7 +58,7 @@ import org.lipa.tensor.TensorSpec;
  * <pre>{@code
  * LipschitzReport.Report r = LipschitzReport.measure(cpu, mlp, examples, LipschitzReport.Options.defaults());
  * r.parts().forEach(p -> System.out.println(p.name() + " <= " + p.upper() + ", >= " + p.local()));
- * System.out.println(r.lowerBound() + " <= L <= " + r.productBound());
+ * System.out.println(r.lowerBound() + " <= L <= " + r.upperBound());
  * }</pre>
  *
  * <p>Thread safety: stateless static methods; safe to call from any number of threads.
@@ -57,43 +70,63 @@ public final class LipschitzReport {
     /**
      * A module's bounds.
      *
-     * @param name  its path in the network ({@code blocks.0}); the network itself is {@code ""}
-     * @param type  its class
-     * @param upper an upper bound on its Lipschitz constant; infinite when it has none
-     * @param why   how the upper bound was obtained, or why there is none
-     * @param local the largest local Jacobian norm at its inputs from the data (a lower bound)
+     * @param name      its path in the network ({@code blocks.0}); the network itself is {@code ""}
+     * @param type      its class
+     * @param upper     an upper bound on its Lipschitz constant; infinite when it has none
+     * @param certified whether {@code upper} is certified (every part of it is); false for an estimate or none
+     * @param why       how the upper bound was obtained, or why there is none
+     * @param local     the largest local Jacobian norm at its inputs from the data (float32: an estimate of a lower bound)
      */
-    public record Part(String name, String type, double upper, String why, double local) {
+    public record Part(String name, String type, double upper, boolean certified, String why, double local) {
     }
 
     /**
-     * @param parts        every module down to the requested depth, in call order
-     * @param productBound the naive upper bound for the whole network
-     * @param datasetBest  the largest local Jacobian norm over the examples
-     * @param lowerBound   the certified lower bound after gradient ascent
-     * @param ascentTrace  the local norm after each ascent step
+     * @param parts           every module down to the requested depth, in call order
+     * @param productBound    the composed bound of the whole network (AutoLip)
+     * @param productCertified whether it is certified
+     * @param datasetBest     the largest local Jacobian norm over the examples (float32)
+     * @param search          the float32 search from the examples (perturbations and ascent)
+     * @param feedForward     the full bracket, for a plain feed-forward network; null otherwise
      */
-    public record Report(List<Part> parts, double productBound, double datasetBest, double lowerBound, double[] ascentTrace) {
-        /** Upper over lower: how loose the naive bound is at least. */
+    public record Report(List<Part> parts, double productBound, boolean productCertified, double datasetBest,
+                         Lipschitz.LocalSearch search, Lipschitz.Report feedForward) {
+        /** The best lower bound: certified for a feed-forward network, else the float32 search's estimate. */
+        public double lowerBound() {
+            return feedForward != null ? Math.max(feedForward.lowerBound(), 0) : search.best();
+        }
+
+        /** Whether {@link #lowerBound()} is certified. */
+        public boolean lowerCertified() {
+            return feedForward != null;
+        }
+
+        /** The best upper bound: the smallest certified one (or the composed bound when it is not certified). */
+        public double upperBound() {
+            return feedForward != null ? Math.min(feedForward.upperBound(), productBound) : productBound;
+        }
+
+        /** Upper over lower: how far apart the two ends are (infinite when there is no upper bound). */
         public double gap() {
-            return productBound / lowerBound;
+            return upperBound() / lowerBound();
         }
     }
 
     /**
-     * @param depth    modules down to this many path components are reported (1: the network's children)
-     * @param examples how many examples the local norms are measured at
-     * @param search   power-iteration tolerance and cap, and the ascent for the network's lower bound
+     * @param depth       modules down to this many path components are reported (1: the network's children)
+     * @param examples    how many examples the local norms are measured at
+     * @param search      the float32 local search (power iteration, perturbations, ascent)
+     * @param feedForward what a plain feed-forward network gets (upper-bound methods, lower-bound search); null to skip
      */
-    public record Options(int depth, int examples, Lipschitz.Options search) {
+    public record Options(int depth, int examples, Lipschitz.SearchOptions search, Lipschitz.Options feedForward) {
         public Options {
             if (depth < 0 || examples <= 0) {
                 throw new IllegalArgumentException("options: depth must be >= 0 and examples > 0, got " + depth + ", " + examples);
             }
+            java.util.Objects.requireNonNull(search, "search");
         }
 
         public static Options defaults() {
-            return new Options(2, 8, Lipschitz.Options.defaults());
+            return new Options(2, 8, Lipschitz.SearchOptions.defaults(), Lipschitz.Options.defaults());
         }
     }
 
@@ -130,8 +163,8 @@ public final class LipschitzReport {
                 Module m = modules.get(path);
                 Bound b = bounds.of(m, path);
                 // a linear map's Jacobian is the map itself, everywhere: its local norm is its operator norm
-                double local = m instanceof LinearMap ? b.value() : local(backend, m, inputs.get(path), n, o);
-                parts.add(new Part(path, m.getClass().getSimpleName(), b.value(), b.why(), local));
+                double local = m instanceof LinearMap ? bounds.estimate(path) : local(backend, m, inputs.get(path), n, o);
+                parts.add(new Part(path, m.getClass().getSimpleName(), b.value(), b.certified(), b.why(), local));
             }
             Bound whole = bounds.of(net, "");
             List<Tensor> examples = new ArrayList<>();
@@ -139,8 +172,17 @@ public final class LipschitzReport {
                 examples.add(ops.slice(batch, 0, i, i + 1));
             }
             Differentiable f = Differentiable.trace(backend, List.of(examples.get(0).spec()), (g, in) -> List.of(net.forward(g, in.get(0))));
-            Lipschitz.Report r = Lipschitz.measure(arena, List.of(), f, examples, o.search());
-            return new Report(List.copyOf(parts), whole.value(), r.datasetBest(), r.lowerBound(), r.ascentTrace());
+            Lipschitz.LocalSearch search = Lipschitz.search(arena, f, examples, o.search());
+            Lipschitz.Report ff = null;
+            java.util.Optional<FeedForward> plain = FeedForwardNets.of(net);
+            if (plain.isPresent() && o.feedForward() != null) {
+                List<double[]> data = new ArrayList<>();
+                for (Tensor e : examples) {
+                    data.add(e.toDoubleArray());
+                }
+                ff = Lipschitz.analyze(plain.get(), data, o.feedForward());
+            }
+            return new Report(List.copyOf(parts), whole.value(), whole.certified(), search.datasetBest(), search, ff);
         }
     }
 
@@ -166,29 +208,52 @@ public final class LipschitzReport {
         return Shape.of(d);
     }
 
-    /** A bound and how it was obtained. */
-    private record Bound(double value, String why) {
+    /** A bound, how it was obtained, and whether it is certified. Products and sums round up. */
+    private record Bound(double value, String why, boolean certified) {
         static Bound none(String why) {
-            return new Bound(Double.POSITIVE_INFINITY, why);
+            return new Bound(Double.POSITIVE_INFINITY, why, false);
+        }
+
+        static Bound exact(double value, String why) {
+            return new Bound(value, why, true);
         }
 
         Bound times(Bound o) {
-            return new Bound(value * o.value, why.isEmpty() ? o.why : o.why.isEmpty() ? why : why + " * " + o.why);
+            return new Bound(Math.nextUp(value * o.value), why.isEmpty() ? o.why : o.why.isEmpty() ? why : why + " * " + o.why,
+                    certified && o.certified);
+        }
+
+        Bound plus(Bound o, String how) {
+            return new Bound(Math.nextUp(value + o.value), how, certified && o.certified);
         }
     }
 
     /** Upper bounds by module type, composed through sequences and residual sums. */
-    private record Bounds(Backend backend, Map<String, Tensor> inputs, Map<String, Shape> outputs, Lipschitz.Options o) {
+    private static final class Bounds {
+        private final Backend backend;
+        private final Map<String, Tensor> inputs;
+        private final Map<String, Shape> outputs;
+        private final Lipschitz.SearchOptions o;
+        /** Per linear map, its norm by power iteration on the operator it is (a value at or below the exact norm). */
+        private final Map<String, Double> estimates = new LinkedHashMap<>();
+
+        Bounds(Backend backend, Map<String, Tensor> inputs, Map<String, Shape> outputs, Lipschitz.SearchOptions o) {
+            this.backend = backend;
+            this.inputs = inputs;
+            this.outputs = outputs;
+            this.o = o;
+        }
+
         Bound of(Module m, String path) {
             return switch (m) {
-                case LinearMap l -> new Bound(operatorNorm(l, path), "||W||");
-                case Activation a -> new Bound(a.lipschitz(), a.lipschitz() == 1 ? "" : a.name().toLowerCase() + " " + a.lipschitz());
-                case BatchNorm bn -> new Bound(batchNorm(bn), "max|gamma|/sqrt(var+eps)");
-                case Dropout d -> new Bound(1, "");
-                case Reshape.Flatten f -> new Bound(1, "");
+                case LinearMap l -> operatorNorm(l, path);
+                case Activation a -> Bound.exact(a.lipschitz(), a.lipschitz() == 1 ? "" : a.name().toLowerCase() + " " + a.lipschitz());
+                case BatchNorm bn -> Bound.exact(batchNorm(bn), "max|gamma|/sqrt(var+eps)");
+                case Dropout d -> Bound.exact(1, "");
+                case Reshape.Flatten f -> Bound.exact(1, "");
                 // an input lies in up to ceil(k/s)^2 windows, each passing at most its own change
-                case Reshape.MaxPool p -> new Bound(Math.ceil((double) p.kernel() / p.stride()), "max pool");
-                case Reshape.GlobalAvgPool p -> new Bound(1 / Math.sqrt(spatial(inputs.get(path).shape())), "1/sqrt(HW)");
+                case Reshape.MaxPool p -> Bound.exact(Math.ceil((double) p.kernel() / p.stride()), "max pool");
+                case Reshape.GlobalAvgPool p -> Bound.exact(Math.nextUp(1 / Math.sqrt(spatial(inputs.get(path).shape()))), "1/sqrt(HW)");
                 case Sequential s -> chain(s, path, s.named().keySet().stream().toList());
                 case Residual r -> residual(r, path);
                 case Mlp mlp -> child(mlp, path, "input").times(of(mlp.activation(), path)).times(child(mlp, path, "blocks"))
@@ -202,17 +267,22 @@ public final class LipschitzReport {
             };
         }
 
+        /** The power-iteration norm of the linear map at {@code path} (computed by {@link #of}). */
+        double estimate(String path) {
+            return estimates.getOrDefault(path, Double.NaN);
+        }
+
         private Bound child(Container c, String path, String name) {
             Module m = c.named().get(name);
-            return m == null ? new Bound(1, "") : of(m, join(path, name));
+            return m == null ? Bound.exact(1, "") : of(m, join(path, name));
         }
 
         private Bound chain(Container c, String path, List<String> names) {
-            Bound b = new Bound(1, "");
+            Bound b = Bound.exact(1, "");
             for (String name : names) {
                 b = b.times(child(c, path, name));
             }
-            return new Bound(b.value(), "product");
+            return new Bound(b.value(), "product", b.certified());
         }
 
         private Bound residual(Residual r, String path) {
@@ -220,38 +290,45 @@ public final class LipschitzReport {
             if (!r.hasShortcut()) {
                 return branch;
             }
-            double shortcut = r.named().containsKey("shortcut") ? child(r, path, "shortcut").value() : 1;
-            return new Bound(shortcut + branch.value(), "shortcut + branch");
+            Bound shortcut = r.named().containsKey("shortcut") ? child(r, path, "shortcut") : Bound.exact(1, "");
+            return shortcut.plus(branch, "shortcut + branch");
         }
 
         private Bound resnet(ResNet net, String path) {
             Bound b = chain(net, path, net.named().keySet().stream().filter(k -> !k.equals("fc")).toList());
             // global average pooling over H x W: each channel's mean has norm 1/sqrt(HW) per unit input
             Shape last = outputs.get(join(path, "layer3"));
-            double pool = last == null ? 1 : 1 / Math.sqrt(spatial(last));
-            return new Bound(b.value() * pool * child(net, path, "fc").value(), "product with pooling");
+            Bound pool = Bound.exact(last == null ? 1 : Math.nextUp(1 / Math.sqrt(spatial(last))), "");
+            Bound whole = b.times(pool).times(child(net, path, "fc"));
+            return new Bound(whole.value(), "product with pooling", whole.certified());
         }
 
         private Bound basicBlock(ResNet.BasicBlock b, String path) {
             Bound branch = chain(b, path, b.named().keySet().stream().filter(k -> !k.equals("shortcut")).toList());
             Tensor scale = b.parameters().get("scale");
-            double s = scale == null ? 1 : Math.abs(scale.toDoubleArray()[0]);
-            double shortcut = !b.hasShortcut() ? 0 : b.named().containsKey("shortcut") ? child(b, path, "shortcut").value() : 1;
-            return new Bound(shortcut + s * branch.value(), "shortcut + branch");
+            Bound s = Bound.exact(scale == null ? 1 : Math.abs(scale.toDoubleArray()[0]), "");
+            Bound shortcut = !b.hasShortcut() ? Bound.exact(0, "") : b.named().containsKey("shortcut") ? child(b, path, "shortcut")
+                    : Bound.exact(1, "");
+            return shortcut.plus(s.times(branch), "shortcut + branch");
         }
 
-        private double batchNorm(BatchNorm bn) {
+        /** max_i |gamma_i| / sqrt(var_i + eps) in double precision, rounded up past the division's and root's rounding. */
+        private static double batchNorm(BatchNorm bn) {
             double[] g = bn.parameters().get("weight").toDoubleArray();
             double[] v = bn.buffers().get("running_var").toDoubleArray();
             double max = 0;
             for (int i = 0; i < g.length; i++) {
                 max = Math.max(max, Math.abs(g[i]) / Math.sqrt(v[i] + bn.eps()));
             }
-            return max;
+            return Math.nextUp(Math.nextUp(Math.nextUp(max)));
         }
 
-        /** The largest singular value of the layer's linear part on the input shape it receives (batch 1). */
-        private double operatorNorm(LinearMap l, String path) {
+        /**
+         * The spectral norm of the layer's linear part on the input shape it receives (batch 1): a certified
+         * upper bound for dense layers and convolutions ({@link OperatorNorm}); for other linear maps (weight and
+         * spectral normalization wrappers) power iteration's value, an estimate.
+         */
+        private Bound operatorNorm(LinearMap l, String path) {
             Tensor in = inputs.get(path);
             if (in == null) {
                 throw new IllegalStateException("layer " + path + " was not called in the forward pass");
@@ -279,7 +356,20 @@ public final class LipschitzReport {
                     return l.adjoint(new Eager(backend, arena), w, u, dom.shape());
                 }
             };
-            return PowerIteration.run(op, o.tolerance(), o.maxIterations(), o.seed()).sigma();
+            double estimate = PowerIteration.run(op, o.tolerance(), o.maxIterations(), o.seed()).sigma();
+            estimates.put(path, estimate);
+            return switch (l) {
+                case Linear lin -> {
+                    OperatorNorm.Bound b = OperatorNorm.dense(w.toDoubleArray(), Math.toIntExact(w.shape().dim(0)),
+                            Math.toIntExact(w.shape().dim(1)));
+                    yield Bound.exact(b.upper(), "||W|| (certified)");
+                }
+                case Conv2d conv -> {
+                    OperatorNorm.Bound b = OperatorNorm.conv2d(w.toDoubleArray(), w.shape(), dom.shape(), conv.op());
+                    yield Bound.exact(b.upper(), "||conv|| (certified: " + b.method() + ")");
+                }
+                default -> new Bound(estimate, "||W|| (power iteration: an estimate)", false);
+            };
         }
 
         private static double spatial(Shape nchw) {

@@ -52,7 +52,7 @@ public final class AttentionScale implements Experiment {
         double[] radii = small ? new double[]{0.5, 8, 64} : new double[]{0.5, 1, 2, 4, 8, 16, 32, 64};
         int starts = small ? 2 : 6;
         int steps = small ? 2 : 20;
-        Lipschitz.Options power = new Lipschitz.Options(small ? 1e-3 : 1e-5, 200, 0, 0, c.seed());
+        Lipschitz.SearchOptions power = new Lipschitz.SearchOptions(small ? 1e-3 : 1e-5, 200, 0, 0, c.seed());
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("radii", radii);
         List<Charts.Series> series = new ArrayList<>();
@@ -126,7 +126,7 @@ public final class AttentionScale implements Experiment {
     }
 
     /** Projected gradient ascent on ||J(x)|| over the sphere of the given radius; the largest norm seen. */
-    private static double search(Differentiable f, Lipschitz.Ascent ascent, double[] x, double radius, int steps, Lipschitz.Options o) {
+    private static double search(Differentiable f, Lipschitz.Ascent ascent, double[] x, double radius, int steps, Lipschitz.SearchOptions o) {
         double best = 0;
         double step = 0.2 * radius;
         for (int k = 0; k <= steps; k++) {

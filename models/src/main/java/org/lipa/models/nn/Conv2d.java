@@ -45,6 +45,11 @@ public final class Conv2d implements LinearMap {
         return params;
     }
 
+    /** Its geometry as the runtime's op: stride, padding, dilation, groups. */
+    public org.lipa.ops.Conv2d op() {
+        return new org.lipa.ops.Conv2d(stride, padding, dilation, groups);
+    }
+
     @Override
     public <T> T forward(Ops<T> ops, Map<String, T> p, T x) {
         return ops.conv2d(x, p.get("weight"), p.get("bias"), stride, padding, dilation, groups);

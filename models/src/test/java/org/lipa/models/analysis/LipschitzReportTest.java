@@ -12,6 +12,10 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.lipa.analysis.Dense;
+import org.lipa.analysis.LipSdp;
+import org.lipa.analysis.Lipschitz;
+import org.lipa.analysis.LowerBoundSearch;
+import org.lipa.analysis.NetworkBounds;
 import org.lipa.backend.ref.RefBackend;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.nn.Activation;
@@ -61,7 +65,9 @@ class LipschitzReportTest {
             Sequential mlp = Sequential.mlp(a, r, Activation.TANH, 5, 7, 6, 3);
             Tensor x = gaussian(a, r, 4, 5);
             LipschitzReport.Report rep = LipschitzReport.measure(REF, mlp, x, new LipschitzReport.Options(1, 4,
-                    new org.lipa.analysis.Lipschitz.Options(1e-10, 2000, 10, 0.05, 1)));
+                    new Lipschitz.SearchOptions(1e-10, 2000, 10, 0.05, 1), new Lipschitz.Options(new NetworkBounds.Options(true,
+                    LipSdp.Options.layer().withBudget(50, 5), LipSdp.Options.neuron().withBudget(100, 5), s -> { }),
+                    LowerBoundSearch.Options.defaults().withMaxEvaluations(500), s -> { })));
 
             double product = 1;
             List<double[]> w = new ArrayList<>();
@@ -93,8 +99,13 @@ class LipschitzReportTest {
                 best = Math.max(best, top(j, 3, 5));
             }
             assertEquals(best, rep.datasetBest(), 1e-6 * best, "the largest local Jacobian norm over the examples");
-            assertTrue(rep.lowerBound() >= rep.datasetBest() && rep.lowerBound() <= rep.productBound(),
-                    "dataset " + rep.datasetBest() + " <= lower " + rep.lowerBound() + " <= upper " + rep.productBound());
+            // a plain MLP gets the certified bracket: the search starts at the examples, LipSDP beats the product
+            assertTrue(rep.lowerCertified() && rep.productCertified());
+            assertTrue(rep.lowerBound() >= rep.datasetBest() * (1 - 1e-6) && rep.lowerBound() <= rep.upperBound()
+                    && rep.upperBound() <= rep.productBound(),
+                    "dataset " + rep.datasetBest() + " <= lower " + rep.lowerBound() + " <= upper " + rep.upperBound() + " <= "
+                    + rep.productBound());
+            assertEquals("LipSDP-Neuron", rep.feedForward().upper().method());
             assertTrue(rep.gap() >= 1);
         }
     }
@@ -107,7 +118,7 @@ class LipschitzReportTest {
             Sequential net = new Sequential(conv, Activation.RELU, new Reshape.Flatten(), new Linear(a, r, 3 * 3 * 3, 2, true));
             Tensor x = gaussian(a, r, 2, 2, 5, 5);
             LipschitzReport.Report rep = LipschitzReport.measure(REF, net, x, new LipschitzReport.Options(1, 2,
-                    new org.lipa.analysis.Lipschitz.Options(1e-10, 3000, 3, 0.05, 1)));
+                    new Lipschitz.SearchOptions(1e-10, 3000, 3, 0.05, 1), null));
             // the convolution (stride 2, padding 1) as a [3*3*3, 2*5*5] matrix, written out
             double[] k = conv.parameters().get("weight").toDoubleArray();
             int rows = 3 * 3 * 3;
@@ -143,7 +154,7 @@ class LipschitzReportTest {
             Random r = new Random(7);
             Mlp mlp = new Mlp(a, r, 4, 6, 2, 3, Activation.RELU, true, Mlp.Norm.NONE);
             LipschitzReport.Report rep = LipschitzReport.measure(REF, mlp, gaussian(a, r, 3, 4), new LipschitzReport.Options(2, 3,
-                    new org.lipa.analysis.Lipschitz.Options(1e-12, 5000, 3, 0.05, 1)));
+                    new Lipschitz.SearchOptions(1e-12, 5000, 3, 0.05, 1), null));
             Map<String, Tensor> p = mlp.parameters();
             double expected = top(p.get("input.weight").toDoubleArray(), 6, 4) * top(p.get("head.weight").toDoubleArray(), 3, 6);
             for (int i = 0; i < 2; i++) {
@@ -199,7 +210,7 @@ class LipschitzReportTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> LipschitzReport.measure(REF, mlp, Tensor.zeros(a, DType.F32, 3), LipschitzReport.Options.defaults()));
             assertTrue(e.getMessage().contains("x:"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> new LipschitzReport.Options(1, 0, null));
+            assertThrows(IllegalArgumentException.class, () -> new LipschitzReport.Options(1, 0, Lipschitz.SearchOptions.defaults(), null));
         }
     }
 

@@ -38,7 +38,7 @@ class ReportCommandTest {
         }
         Map<String, Object> lip = (Map<String, Object>) ((Map<String, Object>) json.get("lipschitz")).get("trained");
         double lower = ((Number) lip.get("lowerBound")).doubleValue();
-        double upper = ((Number) lip.get("productBound")).doubleValue();
+        double upper = ((Number) lip.get("upperBound")).doubleValue();
         assertTrue(lower > 0 && lower <= upper, lower + " <= " + upper);
         assertTrue(html.contains("two spirals"), "the page says which data it used");
     }
@@ -47,8 +47,8 @@ class ReportCommandTest {
     @SuppressWarnings("unchecked")
     void lipschitzWritesItsTableAsJson(@TempDir Path dir) throws Exception {
         assertEquals(0, Main.run("lipschitz", "--data", "spirals", "--examples", "3", "--ascent-steps", "2", "--out", dir.toString()));
-        Map<String, Object> r = (Map<String, Object>) ((Map<String, Object>) Json.read(dir.resolve("lipschitz.json"))).get("report");
-        List<Map<String, Object>> parts = (List<Map<String, Object>>) r.get("parts");
+        Map<String, Object> r = (Map<String, Object>) Json.read(dir.resolve("lipschitz.json"));
+        List<Map<String, Object>> parts = (List<Map<String, Object>>) r.get("modules");
         assertEquals(List.of("input", "blocks", "head"), parts.stream().filter(p -> !((String) p.get("name")).contains("."))
                 .map(p -> p.get("name")).toList());
         assertTrue(Files.size(dir.resolve("lipschitz.png")) > 2000);

@@ -21,7 +21,7 @@ import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
 /** Positive-definiteness certificates and certified operator norms against matrices with known spectra. */
-class CertifiedNormTest {
+class OperatorNormTest {
     /** A random orthogonal n x n matrix (QR of a Gaussian one), row-major. */
     private static double[] orthogonal(Random r, int n) {
         double[] a = new double[n * n];
