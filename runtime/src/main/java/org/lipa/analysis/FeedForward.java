@@ -87,6 +87,34 @@ public final class FeedForward {
         return new FeedForward(widths, w, b, activation);
     }
 
+    /**
+     * A network from row-major weights ({@code weights.get(l)}: {@code widths[l + 1] x widths[l]}, as
+     * {@code Tensor.toDoubleArray()} gives a PyTorch {@code Linear.weight}) and biases (a null list or null
+     * entries: zero).
+     *
+     * @throws IllegalArgumentException naming the layer whose length does not match the widths
+     */
+    public static FeedForward of(int[] widths, List<double[]> weights, List<double[]> biases, Nonlinearity activation) {
+        if (widths.length != weights.size() + 1) {
+            throw new IllegalArgumentException("widths: " + widths.length + " widths need " + (widths.length - 1) + " weight matrices, got "
+                    + weights.size());
+        }
+        List<double[][]> rows = new java.util.ArrayList<>();
+        for (int l = 0; l < weights.size(); l++) {
+            double[] w = weights.get(l);
+            if (widths[l] < 1 || widths[l + 1] < 1 || w.length != (long) widths[l] * widths[l + 1]) {
+                throw new IllegalArgumentException("weights[" + l + "]: " + w.length + " values do not fill " + widths[l + 1] + " x "
+                        + widths[l]);
+            }
+            double[][] m = new double[widths[l + 1]][];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = java.util.Arrays.copyOfRange(w, i * widths[l], (i + 1) * widths[l]);
+            }
+            rows.add(m);
+        }
+        return of(rows, biases, activation);
+    }
+
     private static double[] finite(double[] a, String what) {
         for (double x : a) {
             if (!Double.isFinite(x)) {
@@ -165,17 +193,9 @@ public final class FeedForward {
     }
 
     private double[] affine(int l, double[] h) {
-        int rows = widths[l + 1];
-        int cols = widths[l];
-        double[] w = weights[l];
-        double[] out = new double[rows];
-        for (int i = 0; i < rows; i++) {
-            double s = biases[l][i];
-            int at = i * cols;
-            for (int j = 0; j < cols; j++) {
-                s += w[at + j] * h[j];
-            }
-            out[i] = s;
+        double[] out = linear(l, h);
+        for (int i = 0; i < out.length; i++) {
+            out[i] += biases[l][i];
         }
         return out;
     }

@@ -114,9 +114,9 @@ public final class SeqLip {
         double value = 0;
         double[] u = new double[p.length];
         for (int it = 0; it < 2000; it++) {
-            u = apply(p, q, sigma, v);
+            u = through(q, p, sigma, v);
             double s = Vectors.normalize(u);
-            double[] w = applyTranspose(p, q, sigma, u);
+            double[] w = through(p, q, sigma, u);
             double next = Vectors.normalize(w);
             v = w;
             if (Math.abs(next - value) <= 1e-12 * next) {
@@ -128,48 +128,26 @@ public final class SeqLip {
         return new double[][] {{value}, u, v};
     }
 
-    private static double[] apply(double[][] p, double[][] q, double[] sigma, double[] v) {
+    /**
+     * {@code Out diag(sigma) In^T v} where {@code in[r]} and {@code out[r]} are the factors' vectors: with (q, p)
+     * it is {@code M v}, with (p, q) {@code M^T u}.
+     */
+    private static double[] through(double[][] in, double[][] out, double[] sigma, double[] v) {
         int n = sigma.length;
         double[] h = new double[n];
-        for (int r = 0; r < q.length; r++) {
+        for (int r = 0; r < in.length; r++) {
             for (int j = 0; j < n; j++) {
-                h[j] += q[r][j] * v[r];
+                h[j] += in[r][j] * v[r];
             }
         }
         for (int j = 0; j < n; j++) {
             h[j] *= sigma[j];
         }
-        double[] out = new double[p.length];
-        for (int r = 0; r < p.length; r++) {
-            double acc = 0;
-            for (int j = 0; j < n; j++) {
-                acc += p[r][j] * h[j];
-            }
-            out[r] = acc;
+        double[] result = new double[out.length];
+        for (int r = 0; r < out.length; r++) {
+            result[r] = Vectors.dot(out[r], h);
         }
-        return out;
-    }
-
-    private static double[] applyTranspose(double[][] p, double[][] q, double[] sigma, double[] u) {
-        int n = sigma.length;
-        double[] h = new double[n];
-        for (int r = 0; r < p.length; r++) {
-            for (int j = 0; j < n; j++) {
-                h[j] += p[r][j] * u[r];
-            }
-        }
-        for (int j = 0; j < n; j++) {
-            h[j] *= sigma[j];
-        }
-        double[] out = new double[q.length];
-        for (int r = 0; r < q.length; r++) {
-            double acc = 0;
-            for (int j = 0; j < n; j++) {
-                acc += q[r][j] * h[j];
-            }
-            out[r] = acc;
-        }
-        return out;
+        return result;
     }
 
     private static double[] scaled(double[] a, double s) {

@@ -27,17 +27,6 @@ class DocsExampleTest {
         return Tensor.of(a, v, dims);
     }
 
-    private static double[][] matrix(Tensor w) {
-        int rows = Math.toIntExact(w.shape().dim(0));
-        int cols = Math.toIntExact(w.shape().dim(1));
-        double[] flat = w.toDoubleArray();
-        double[][] m = new double[rows][cols];
-        for (int i = 0; i < rows; i++) {
-            System.arraycopy(flat, i * cols, m[i], 0, cols);
-        }
-        return m;
-    }
-
     @Test
     void tour() {
         try (CpuBackend cpu = CpuBackend.open(); Arena arena = Arena.ofConfined()) {
@@ -64,7 +53,7 @@ class DocsExampleTest {
             assertEquals(dense, s.sigma(), 1e-3 * dense);
 
             // the whole network, bracketed: its weights as a FeedForward in double precision
-            FeedForward net = FeedForward.of(List.of(matrix(w1), matrix(w2)), null, Nonlinearity.RELU);
+            FeedForward net = FeedForward.of(new int[] {20, 16, 4}, List.of(w1.toDoubleArray(), w2.toDoubleArray()), null, Nonlinearity.RELU);
             List<double[]> data = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 data.add(random(arena, r, 1, 1, 20).toDoubleArray());

@@ -72,6 +72,24 @@ class LipSdpTest {
         }
     }
 
+    @Test
+    void onTwoDimensionalReluNetsEveryCertifiedBoundIsAboveTheExactConstant() {
+        // the exact constant by enumerating the activation regions of the plane; relu and leaky relu nets, with biases
+        for (int seed = 0; seed < 24; seed++) {
+            Nonlinearity a = seed % 3 == 2 ? Nonlinearity.leakyRelu(0.1) : Nonlinearity.RELU;
+            int[] widths = seed % 2 == 0 ? new int[] {2, 8, 8, 1} : new int[] {2, 10, 10, 10, 3};
+            FeedForward net = ReferenceNets.random(500 + seed, a, 1.5, 0.5, widths);
+            double exact = ExactLipschitz.of(net).lipschitz();
+            List<NetworkBounds.Bound> bounds = NetworkBounds.compute(net, new NetworkBounds.Options(true,
+                    LipSdp.Options.layer().withBudget(100, 10), LipSdp.Options.neuron().withBudget(300, 10), s -> { }));
+            for (NetworkBounds.Bound b : bounds) {
+                if (b.guarantee() == NetworkBounds.Guarantee.CERTIFIED) {
+                    assertTrue(b.value() >= exact, "seed " + seed + " " + a + ": " + b + " below the exact constant " + exact);
+                }
+            }
+        }
+    }
+
     private static double value(List<NetworkBounds.Bound> bounds, String method) {
         return bounds.stream().filter(b -> b.method().equals(method)).findFirst().orElseThrow().value();
     }

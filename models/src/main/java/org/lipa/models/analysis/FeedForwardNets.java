@@ -42,8 +42,9 @@ public final class FeedForwardNets {
         if (!(net instanceof Sequential s)) {
             return Optional.empty();
         }
-        List<double[][]> weights = new ArrayList<>();
+        List<double[]> weights = new ArrayList<>();
         List<double[]> biases = new ArrayList<>();
+        List<Integer> widths = new ArrayList<>();
         Activation activation = null;
         boolean expectLinear = true;
         for (Module m : s.modules()) {
@@ -51,7 +52,12 @@ public final class FeedForwardNets {
                 continue;
             }
             if (expectLinear && m instanceof Linear l) {
-                weights.add(matrix(l.parameters().get("weight")));
+                Tensor w = l.parameters().get("weight");
+                if (widths.isEmpty()) {
+                    widths.add(Math.toIntExact(w.shape().dim(1)));
+                }
+                widths.add(Math.toIntExact(w.shape().dim(0)));
+                weights.add(w.toDoubleArray());
                 Tensor b = l.parameters().get("bias");
                 biases.add(b == null ? null : b.toDoubleArray());
                 expectLinear = false;
@@ -65,7 +71,8 @@ public final class FeedForwardNets {
         if (weights.isEmpty() || expectLinear) {
             return Optional.empty(); // empty, or ending in an activation
         }
-        return Optional.of(FeedForward.of(weights, biases, activation == null ? Nonlinearity.RELU : activation.nonlinearity()));
+        return Optional.of(FeedForward.of(widths.stream().mapToInt(Integer::intValue).toArray(), weights, biases,
+                activation == null ? Nonlinearity.RELU : activation.nonlinearity()));
     }
 
     /**
@@ -80,7 +87,7 @@ public final class FeedForwardNets {
         if (widths.length < 2) {
             throw new IllegalArgumentException("widths: need an input and an output width, got " + Arrays.toString(widths));
         }
-        TreeMap<Integer, Tensor> layers = new TreeMap<>();
+        TreeMap<Integer, String> layers = new TreeMap<>(); // layer index -> the name without ".weight"
         for (var e : tensors.entrySet()) {
             String name = e.getKey();
             if (!name.endsWith(".weight")) {
@@ -93,35 +100,35 @@ public final class FeedForwardNets {
             if (e.getValue().rank() != 2) {
                 throw new IllegalArgumentException("weights: '" + name + "' is " + e.getValue().spec() + ", not a matrix [out, in]");
             }
-            if (layers.put(index, e.getValue()) != null) {
+            if (layers.put(index, name.substring(0, name.length() - ".weight".length())) != null) {
                 throw new IllegalArgumentException("weights: two matrices have layer index " + index + " ('" + name
                         + "' and another): not one nn.Sequential");
             }
         }
         if (layers.size() != widths.length - 1) {
             throw new IllegalArgumentException("weights: the file has " + layers.size() + " linear layers " + names(layers)
-                    + " but --layers " + join(widths) + " describes " + (widths.length - 1));
+                    + " but the widths " + join(widths) + " describe " + (widths.length - 1));
         }
-        List<double[][]> weights = new ArrayList<>();
+        List<double[]> weights = new ArrayList<>();
         List<double[]> biases = new ArrayList<>();
         int l = 0;
         for (var e : layers.entrySet()) {
-            Tensor w = e.getValue();
+            Tensor w = tensors.get(e.getValue() + ".weight");
             long out = w.shape().dim(0);
             long in = w.shape().dim(1);
             if (in != widths[l] || out != widths[l + 1]) {
-                throw new IllegalArgumentException("weights: '" + e.getKey() + ".weight' is [" + out + ", " + in + "] but --layers "
-                        + join(widths) + " needs [" + widths[l + 1] + ", " + widths[l] + "] for layer " + l);
+                throw new IllegalArgumentException("weights: '" + e.getValue() + ".weight' is [" + out + ", " + in + "] but the widths "
+                        + join(widths) + " need [" + widths[l + 1] + ", " + widths[l] + "] for layer " + l);
             }
-            weights.add(matrix(w));
-            Tensor b = tensors.get(e.getKey() + ".bias");
+            weights.add(w.toDoubleArray());
+            Tensor b = tensors.get(e.getValue() + ".bias");
             if (b != null && (b.rank() != 1 || b.shape().dim(0) != out)) {
-                throw new IllegalArgumentException("weights: '" + e.getKey() + ".bias' is " + b.spec() + ", expected [" + out + "]");
+                throw new IllegalArgumentException("weights: '" + e.getValue() + ".bias' is " + b.spec() + ", expected [" + out + "]");
             }
             biases.add(b == null ? null : b.toDoubleArray());
             l++;
         }
-        return FeedForward.of(weights, biases, activation);
+        return FeedForward.of(widths, weights, biases, activation);
     }
 
     private static int index(String name) {
@@ -134,22 +141,11 @@ public final class FeedForwardNets {
         }
     }
 
-    private static String names(TreeMap<Integer, Tensor> layers) {
-        return layers.keySet().stream().map(i -> i + ".weight").toList().toString();
+    private static String names(TreeMap<Integer, String> layers) {
+        return layers.values().stream().map(p -> p + ".weight").toList().toString();
     }
 
     private static String join(int[] widths) {
         return String.join(",", Arrays.stream(widths).mapToObj(Integer::toString).toList());
-    }
-
-    private static double[][] matrix(Tensor w) {
-        int rows = Math.toIntExact(w.shape().dim(0));
-        int cols = Math.toIntExact(w.shape().dim(1));
-        double[] flat = w.toDoubleArray();
-        double[][] m = new double[rows][cols];
-        for (int i = 0; i < rows; i++) {
-            System.arraycopy(flat, i * cols, m[i], 0, cols);
-        }
-        return m;
     }
 }
