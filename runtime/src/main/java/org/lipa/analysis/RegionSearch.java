@@ -88,13 +88,16 @@ final class RegionSearch {
         List<LocalJacobian> out = new ArrayList<>();
         BitSet here = pattern(at);
         int tried = 0;
+        int moves = 0;
         for (Flip f : candidates(at)) {
-            if (tried >= BRANCHING || state.exhausted()) {
+            // on a low-dimensional input many flips lead across the same few facets: bound the moves computed
+            if (tried >= BRANCHING || moves >= 4 * BRANCHING || state.exhausted()) {
                 break;
             }
             if (seen.contains(flipped(here, at, f.layer(), f.neuron()))) {
                 continue;
             }
+            moves++;
             Move m = move(at, f.layer(), f.neuron());
             if (m == null || seen.contains(flipped(here, at, m.layer(), m.neuron()))) {
                 continue;
@@ -157,8 +160,11 @@ final class RegionSearch {
         double land = -Math.signum(zk) * Math.max(LANDING * Math.abs(zk), 1e-9 * rms(at.z[layer]));
         List<double[]> rows = new ArrayList<>();
         List<Double> targets = new ArrayList<>();
-        Set<Long> held = new HashSet<>();
-        held.add(key(layer, k));
+        boolean[][] held = new boolean[at.z.length][];
+        for (int l = 0; l < held.length; l++) {
+            held[l] = new boolean[at.z[l].length];
+        }
+        held[layer][k] = true;
         rows.add(at.preActivationGradient(layer, k));
         targets.add(land - zk);
         int n = at.x.length;
@@ -175,7 +181,8 @@ final class RegionSearch {
                 first = d;
             }
             last = d;
-            List<int[]> crossed = crossed(at, at.tangent(d), held);
+            // room for at least one, so that an empty answer means none crossed
+            List<int[]> crossed = crossed(at, at.tangent(d), held, Math.max(1, limit - rows.size()));
             if (crossed.isEmpty()) {
                 clean = true;
                 break;
@@ -184,8 +191,8 @@ final class RegionSearch {
                 break;
             }
             // hold the neurons this step would cross, earliest first, all at once: fewer rounds than one at a time
-            for (int[] c : crossed.subList(0, Math.min(crossed.size(), limit - rows.size()))) {
-                held.add(key(c[0], c[1]));
+            for (int[] c : crossed) {
+                held[c[0]][c[1]] = true;
                 rows.add(at.preActivationGradient(c[0], c[1]));
                 targets.add(0.0);
             }
@@ -201,33 +208,41 @@ final class RegionSearch {
         return acrossFirstBoundary(at, first);
     }
 
-    private static long key(int layer, int k) {
-        return ((long) layer << 32) | k;
-    }
-
-    /** The neurons not held whose pre-activations the step (changes dz) takes across zero, the earliest crossed first. */
-    private static List<int[]> crossed(LocalJacobian at, double[][] dz, Set<Long> held) {
+    /**
+     * The neurons not held whose pre-activations the step (changes dz) takes across zero: all of them, or
+     * the {@code room} crossed earliest when there are more.
+     */
+    private static List<int[]> crossed(LocalJacobian at, double[][] dz, boolean[][] held, int room) {
         List<int[]> out = new ArrayList<>();
-        List<Double> when = new ArrayList<>();
         for (int l = 0; l < at.z.length; l++) {
             for (int j = 0; j < at.z[l].length; j++) {
                 double z = at.z[l][j];
-                if (Math.signum(z + dz[l][j]) != Math.signum(z) && !held.contains(key(l, j))) {
+                if (!held[l][j] && Math.signum(z + dz[l][j]) != Math.signum(z)) {
                     out.add(new int[] {l, j});
-                    when.add(Math.abs(z / dz[l][j]));
                 }
             }
         }
-        Integer[] order = new Integer[out.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        if (out.size() <= room) {
+            return out;
         }
-        java.util.Arrays.sort(order, Comparator.comparingDouble(when::get));
-        List<int[]> sorted = new ArrayList<>(order.length);
-        for (int i : order) {
-            sorted.add(out.get(i));
+        double[] when = new double[out.size()];
+        for (int i = 0; i < when.length; i++) {
+            int[] c = out.get(i);
+            when[i] = Math.abs(at.z[c[0]][c[1]] / dz[c[0]][c[1]]);
         }
-        return sorted;
+        // the room earliest, by selection: room is small next to the crossings when it matters
+        List<int[]> earliest = new ArrayList<>(room);
+        for (int r = 0; r < room; r++) {
+            int min = 0;
+            for (int i = 1; i < when.length; i++) {
+                if (when[i] < when[min]) {
+                    min = i;
+                }
+            }
+            earliest.add(out.get(min));
+            when[min] = Double.POSITIVE_INFINITY;
+        }
+        return earliest;
     }
 
     /** Along the direction d from at.x, a point just past the first boundary crossed (and before the second). */
