@@ -18,8 +18,9 @@ import java.util.Random;
 final class LocalJacobian {
     /** Up to this many outputs (or inputs) J is written out and its top pair found exactly. */
     static final int DENSE_LIMIT = 64;
-    private static final int POWER_STEPS = 500;
-    private static final double POWER_TOLERANCE = 1e-12;
+    /** Power iteration stops when sigma changes by less than this, relative: plenty to rank points; the bound uses whatever v it reached. */
+    private static final double POWER_TOLERANCE = 1e-10;
+    private static final int POWER_STEPS = 300;
 
     final FeedForward net;
     final double[] x;

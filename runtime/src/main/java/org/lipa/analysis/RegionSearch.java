@@ -72,19 +72,35 @@ final class RegionSearch {
         while (!frontier.isEmpty() && stall < patience && !state.exhausted()) {
             LocalJacobian at = frontier.remove(0);
             boolean improved = false;
-            for (LocalJacobian p : expand(at)) {
+            Expansion e = expand(at);
+            for (LocalJacobian p : e.children()) {
                 insert(frontier, p);
                 if (p.sigma > best * (1 + 1e-12)) {
                     best = p.sigma;
                     improved = true;
                 }
             }
+            if (!e.complete()) {
+                insert(frontier, at); // to be expanded further if the climb from its better neighbour stalls
+            }
             stall = improved ? 0 : stall + 1;
         }
     }
 
-    /** The unvisited neighbours of {@code at} reached by its most promising flips, evaluated and offered. */
-    List<LocalJacobian> expand(LocalJacobian at) {
+    /**
+     * Some unvisited neighbours of a region, evaluated and offered.
+     *
+     * @param complete false when the expansion stopped at a better neighbour before trying all it would
+     */
+    record Expansion(List<LocalJacobian> children, boolean complete) {
+    }
+
+    /**
+     * The unvisited neighbours of {@code at} reached by its most promising flips, evaluated and offered,
+     * up to {@link #BRANCHING} of them, or up to the first that beats {@code at} (first improvement: on
+     * a wide net most of the branching would be spent on regions about to be left behind).
+     */
+    Expansion expand(LocalJacobian at) {
         List<LocalJacobian> out = new ArrayList<>();
         BitSet here = pattern(at);
         int tried = 0;
@@ -107,9 +123,12 @@ final class RegionSearch {
             if (p.differentiable && seen.add(pattern(p))) {
                 state.offer(p, LowerBoundSearch.Method.REGION_SEARCH);
                 out.add(p);
+                if (p.sigma > at.sigma) {
+                    return new Expansion(out, false); // climb at once; the rest of at's flips can wait
+                }
             }
         }
-        return out;
+        return new Expansion(out, true);
     }
 
     private static void insert(List<LocalJacobian> frontier, LocalJacobian p) {

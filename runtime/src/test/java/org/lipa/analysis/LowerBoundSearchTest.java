@@ -153,6 +153,17 @@ class LowerBoundSearchTest {
     }
 
     @Test
+    void aNetThatIsNowhereDifferentiableGivesTheTrivialBound() {
+        // the first layer is zero: every pre-activation is 0 at every input, a kink everywhere (the net is constant)
+        FeedForward net = FeedForward.of(List.of(new double[3][2], new double[][] {{1, 1, 1}}), null, Nonlinearity.RELU);
+        LowerBoundSearch.Result r = LowerBoundSearch.search(net, List.of(), DEFAULTS.withMaxEvaluations(200), message -> { });
+        assertEquals(0, r.value());
+        assertEquals(LowerBoundSearch.Method.NONE, r.method());
+        assertEquals(null, r.x());
+        assertEquals(200, r.evaluations());
+    }
+
+    @Test
     void theSameSeedGivesTheSameResult() {
         FeedForward net = ReferenceNets.random(6, Nonlinearity.RELU, 1.5, 0.5, 3, 12, 12, 2);
         LowerBoundSearch.Options o = DEFAULTS.withMaxEvaluations(500).withSeed(9);
