@@ -11,7 +11,9 @@ import java.util.Set;
  * Search over the activation regions of a relu (or leaky relu) network: best-first from a starting
  * region, each region expanded by flipping the neurons whose flip promises the largest Jacobian norm,
  * every flip realized by moving the point just across that neuron's boundary and judged on the real
- * network.
+ * network. An expansion stops at the first neighbour better than its region (first improvement: on a
+ * wide net most of a full expansion would go to regions about to be left behind); the region goes back
+ * to wait, to be expanded further if the climb from there stalls.
  *
  * <p>Within a region J is constant, so gradients of {@code ||J||} vanish and only crossing a boundary
  * changes anything. Flipping neuron k of hidden layer l changes its slope by {@code Delta} and J by the
@@ -24,11 +26,14 @@ import java.util.Set;
  *
  * <p>The move: within the region every pre-activation is affine in x, with gradient
  * {@code e_j^T W_l D ... W_0}. The least-norm step that sets {@code z_k} to a small value of the
- * opposite sign is along that gradient; if it would also flip other neurons, the one crossed first is
- * held (its change constrained to zero) and the least-norm step meeting all constraints is taken, with
- * at most as many constraints as the input has dimensions. When the hidden layers have no more neurons
- * than the input has dimensions any single flip is reachable this way. When not (a 2-D input), the
- * step goes instead just across the first boundary on the way, into the adjacent region there.
+ * opposite sign is along that gradient; if it would also flip other neurons, those are held (their
+ * change constrained to zero; all at once, the earliest crossed first when there is no room for all)
+ * and the least-norm step meeting all the constraints is taken, with at most
+ * {@code min(32, input dimension)} constraints. When the hidden layers have no more neurons than the
+ * input has dimensions, a single flip is reachable this way. When the constraints run out on a
+ * low-dimensional input (a 2-D one), the step goes instead just across the first boundary on the way,
+ * into the adjacent region there; on a high-dimensional one it is taken as it is, k flipping and
+ * perhaps a few neurons there was no room to hold.
  *
  * <p>Regions already visited (by activation pattern) are not evaluated again. Not thread-safe (it
  * drives a {@link SearchState}).
@@ -58,58 +63,64 @@ final class RegionSearch {
     record Move(double[] x, int layer, int neuron) {
     }
 
+    /** A region waiting in the frontier, and how far down its candidate flips the expansions have got. */
+    private static final class Node {
+        final LocalJacobian region;
+        int next;
+
+        Node(LocalJacobian region) {
+            this.region = region;
+        }
+    }
+
     /**
      * Best-first search from {@code start} (a real-network evaluation): repeatedly expands the best
-     * region not yet expanded, until {@code patience} expansions in a row find nothing better, the
-     * regions run out or the budget does.
+     * region waiting, until {@code patience} expansions in a row find nothing better, the regions run
+     * out or the budget does.
      */
     void explore(LocalJacobian start, int patience) {
-        List<LocalJacobian> frontier = new ArrayList<>();
+        List<Node> frontier = new ArrayList<>();
         seen.add(pattern(start));
-        frontier.add(start);
+        frontier.add(new Node(start));
         double best = start.sigma;
         int stall = 0;
         while (!frontier.isEmpty() && stall < patience && !state.exhausted()) {
-            LocalJacobian at = frontier.remove(0);
+            Node at = frontier.remove(0);
             boolean improved = false;
-            Expansion e = expand(at);
-            for (LocalJacobian p : e.children()) {
-                insert(frontier, p);
-                if (p.sigma > best * (1 + 1e-12)) {
-                    best = p.sigma;
+            List<Node> children = new ArrayList<>();
+            if (!expand(at, children)) {
+                insert(frontier, at); // to be expanded further if the climb from its better neighbour stalls
+            }
+            for (Node child : children) {
+                insert(frontier, child);
+                if (child.region.sigma > best * (1 + 1e-12)) {
+                    best = child.region.sigma;
                     improved = true;
                 }
-            }
-            if (!e.complete()) {
-                insert(frontier, at); // to be expanded further if the climb from its better neighbour stalls
             }
             stall = improved ? 0 : stall + 1;
         }
     }
 
     /**
-     * Some unvisited neighbours of a region, evaluated and offered.
+     * Evaluates unvisited neighbours of a region, reached by its most promising flips not yet tried,
+     * offers them and adds them to {@code children}: up to {@link #BRANCHING} of them, or up to the first
+     * better than the region.
      *
-     * @param complete false when the expansion stopped at a better neighbour before trying all it would
+     * @return false when it stopped at a better neighbour, with flips left to try
      */
-    record Expansion(List<LocalJacobian> children, boolean complete) {
-    }
-
-    /**
-     * The unvisited neighbours of {@code at} reached by its most promising flips, evaluated and offered,
-     * up to {@link #BRANCHING} of them, or up to the first that beats {@code at} (first improvement: on
-     * a wide net most of the branching would be spent on regions about to be left behind).
-     */
-    Expansion expand(LocalJacobian at) {
-        List<LocalJacobian> out = new ArrayList<>();
+    boolean expand(Node node, List<Node> children) {
+        LocalJacobian at = node.region;
         BitSet here = pattern(at);
+        List<Flip> flips = candidates(at);
         int tried = 0;
         int moves = 0;
-        for (Flip f : candidates(at)) {
+        while (node.next < flips.size()) {
             // on a low-dimensional input many flips lead across the same few facets: bound the moves computed
             if (tried >= BRANCHING || moves >= 4 * BRANCHING || state.exhausted()) {
-                break;
+                return true;
             }
+            Flip f = flips.get(node.next++);
             if (seen.contains(flipped(here, at, f.layer(), f.neuron()))) {
                 continue;
             }
@@ -122,22 +133,22 @@ final class RegionSearch {
             LocalJacobian p = state.evaluate(state.net, m.x(), at.v);
             if (p.differentiable && seen.add(pattern(p))) {
                 state.offer(p, LowerBoundSearch.Method.REGION_SEARCH);
-                out.add(p);
+                children.add(new Node(p));
                 if (p.sigma > at.sigma) {
-                    return new Expansion(out, false); // climb at once; the rest of at's flips can wait
+                    return false;
                 }
             }
         }
-        return new Expansion(out, true);
+        return true;
     }
 
-    private static void insert(List<LocalJacobian> frontier, LocalJacobian p) {
+    private static void insert(List<Node> frontier, Node n) {
         int i = 0;
-        while (i < frontier.size() && frontier.get(i).sigma >= p.sigma) {
+        while (i < frontier.size() && frontier.get(i).region.sigma >= n.region.sigma) {
             i++;
         }
         if (i < FRONTIER) {
-            frontier.add(i, p);
+            frontier.add(i, n);
             if (frontier.size() > FRONTIER) {
                 frontier.remove(FRONTIER);
             }
