@@ -18,7 +18,8 @@ package org.lipa.analysis;
  * {@code ||J v|| >= ||fl(J v)|| - ||error||}. Norms are rounded in the safe direction.
  *
  * <p>The bound is about the real-valued function the double weights define (what {@link FeedForward}
- * means by the network), at the double point x. The allowance is typically 1e-15 to 1e-13 of the value.
+ * means by the network), at the double point x. The allowance is typically 1e-15 to 1e-11 of the value:
+ * the error bounds grow with the width of the layers and with cancellation in the sums.
  *
  * <p>Thread safety: stateless static methods.
  */

@@ -18,8 +18,9 @@ import java.util.Random;
 final class LocalJacobian {
     /** Up to this many outputs (or inputs) J is written out and its top pair found exactly. */
     static final int DENSE_LIMIT = 64;
-    private static final int POWER_STEPS = 500;
-    private static final double POWER_TOLERANCE = 1e-12;
+    /** Power iteration stops when sigma changes by less than this, relative: plenty to rank points; the bound uses whatever v it reached. */
+    private static final double POWER_TOLERANCE = 1e-10;
+    private static final int POWER_STEPS = 300;
 
     final FeedForward net;
     final double[] x;
@@ -87,7 +88,7 @@ final class LocalJacobian {
         int n = net.inputSize();
         int m = net.outputSize();
         if (!ok) {
-            return new LocalJacobian(net, x, z, slopes, false, 0, new double[m], new double[n], null, null);
+            return overflowed(net, x, z, slopes);
         }
         if (m <= n && m <= DENSE_LIMIT) {
             return fromOutputSide(net, x, z, slopes);
@@ -131,6 +132,9 @@ final class LocalJacobian {
             }
         }
         double[] u = topEigenvector(gram, m);
+        if (u == null) {
+            return overflowed(net, x, z, slopes);
+        }
         double[] v = new double[n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -171,7 +175,8 @@ final class LocalJacobian {
                 gram[j * n + i] = s;
             }
         }
-        return finish(net, x, z, slopes, topEigenvector(gram, n), null, up2);
+        double[] v = topEigenvector(gram, n);
+        return v == null ? overflowed(net, x, z, slopes) : finish(net, x, z, slopes, v, null, up2);
     }
 
     /** Power iteration on J^T J; sigma = ||J v|| for the last unit v, so it never overestimates. */
@@ -208,6 +213,9 @@ final class LocalJacobian {
                                         double[][] up2) {
         double[] jv = tangent(net, slopes, v)[z.length];
         double s = NetKernels.norm(jv);
+        if (!Double.isFinite(s) || !allFinite(v)) {
+            return overflowed(net, x, z, slopes);
+        }
         double[] u = s == 0 ? unit(jv.length, 0) : jv;
         if (s > 0) {
             NetKernels.scale(u, 1 / s);
@@ -281,9 +289,17 @@ final class LocalJacobian {
         return g;
     }
 
+    /** The unit eigenvector of the largest eigenvalue; null when the matrix has an entry that is not finite (an overflow). */
     private static double[] topEigenvector(double[] gram, int n) {
+        if (!allFinite(gram)) {
+            return null;
+        }
         Dense.Eigen e = Dense.symmetricEigen(gram, n);
         return e.vectors()[n - 1];
+    }
+
+    private static LocalJacobian overflowed(FeedForward net, double[] x, double[][] z, double[][] slopes) {
+        return new LocalJacobian(net, x, z, slopes, false, 0, new double[net.outputSize()], new double[net.inputSize()], null, null);
     }
 
     static double[] unit(int n, int i) {

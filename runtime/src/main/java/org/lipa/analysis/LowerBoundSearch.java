@@ -13,23 +13,27 @@ import java.util.function.Consumer;
  * and leaky relu nets that means every hidden pre-activation nonzero at x (x is inside a linear region,
  * whose Jacobian the function has on an open set); the search checks this with the rounding error of
  * every pre-activation bounded, and reports {@code ||J(x) v|| / ||v||} for the top right singular
- * vector v found, less a bound on its own rounding error (see {@link CertifiedNorm}: typically 1e-15 to
- * 1e-13 of the value; {@link Result#estimate()} is the value before it). So every value this class
- * reports holds for the exact real-valued function the double weights define.
+ * vector v found, less a bound on its own rounding error ({@link CertifiedNorm}: typically 1e-15 to
+ * 1e-11 of the value, more for wide layers with much cancellation; {@link Result#estimate()} is the
+ * value before it). So every value this class reports, in the result and in its trace, holds for the
+ * exact real-valued function the double weights define.
  *
- * <p>How it searches, phase by phase, each with a share of the evaluation budget (one evaluation is
- * one local Jacobian norm, on the real network or on a smooth stand-in):
+ * <p>How it searches, phase by phase. One evaluation is one local Jacobian norm, on the real network
+ * or on a smooth stand-in; each phase may use a share of the evaluations left (30%, 15%, 35%, then
+ * all), and what a phase leaves goes to the next.
  * <ol>
- * <li>starting points: the data points given, or, when none are, seeded Gaussian inputs at radii from
- * 1/16 to 64 times the first layer's median distance from the origin to a neuron's boundary;</li>
+ * <li>starting points: the data points given, or, when none are, seeded Gaussian directions at radii
+ * from 1/16 to 65536 times the first layer's median distance from the origin to a neuron's boundary
+ * (with biases the activation pattern changes with scale, out to the conic regions at infinity);</li>
  * <li>perturbation: random steps of relative radius 1e-4 to 0.5 around the best points;</li>
- * <li>ascent: for relu-type nets, gradient ascent of {@code ||J||} on a softplus surrogate with
- * sharpness rising from 1 to 64 over the typical pre-activation, every iterate judged on the real
- * network (whose own gradient of {@code ||J||} is zero: J is piecewise constant); for smooth
- * activations, gradient ascent on the real network itself ({@link SmoothAscent});</li>
- * <li>activation-region search, relu-type nets only: greedy flips of the neurons whose flip promises
- * the largest norm, each realized by stepping just across the neuron's boundary ({@link RegionSearch}),
- * restarted from perturbed pool points until the budget is spent.</li>
+ * <li>ascent: for relu-type nets, gradient ascent of {@code ||J||} on softplus stand-ins with sharpness
+ * rising from 1 to 64 over the typical pre-activation, every iterate judged on the real network (whose
+ * own gradient of {@code ||J||} is zero: J is piecewise constant); for smooth activations, gradient
+ * ascent on the real network itself, restarted until the budget is spent ({@link SmoothAscent});</li>
+ * <li>activation-region search, relu-type nets only: best-first over regions, each expanded by the
+ * neuron flips that promise the largest norm, realized by stepping just across the neurons' boundaries
+ * ({@link RegionSearch}); from the best points, then from alternately perturbed best points and fresh
+ * random points until the budget is spent.</li>
  * </ol>
  * The Jacobian's norm is exact (a dense decomposition) when the input or output has at most 64
  * dimensions, and power iteration otherwise, which underestimates it.
@@ -90,7 +94,7 @@ public final class LowerBoundSearch {
      * @param maxEvaluations local Jacobian norms to evaluate in all (the budget), at least 1
      * @param maxSeconds     a wall-clock cap (positive; infinite for none); when it bites, the result depends on the machine
      * @param seed           seeds every random choice
-     * @param randomPoints   starting points to draw when no data points are given, at least 1
+     * @param randomPoints   starting points to draw when no data points are given, at least 1 (later phases draw more)
      */
     public record Options(int maxEvaluations, double maxSeconds, long seed, int randomPoints) {
         public Options {
@@ -141,7 +145,7 @@ public final class LowerBoundSearch {
      * The search's answer.
      *
      * @param value       the certified lower bound: {@code L >= value}
-     * @param x           the input where it was found (null only when nothing could be certified)
+     * @param x           the input where it was found, a copy (null only when nothing could be certified)
      * @param method      how x was found
      * @param estimate    the floating-point {@code ||J(x)||} there, before the rounding allowance
      * @param evaluations local Jacobian norms evaluated

@@ -11,7 +11,9 @@ import java.util.Set;
  * Search over the activation regions of a relu (or leaky relu) network: best-first from a starting
  * region, each region expanded by flipping the neurons whose flip promises the largest Jacobian norm,
  * every flip realized by moving the point just across that neuron's boundary and judged on the real
- * network.
+ * network. An expansion stops at the first neighbour better than its region (first improvement: on a
+ * wide net most of a full expansion would go to regions about to be left behind); the region goes back
+ * to wait, to be expanded further if the climb from there stalls.
  *
  * <p>Within a region J is constant, so gradients of {@code ||J||} vanish and only crossing a boundary
  * changes anything. Flipping neuron k of hidden layer l changes its slope by {@code Delta} and J by the
@@ -24,11 +26,14 @@ import java.util.Set;
  *
  * <p>The move: within the region every pre-activation is affine in x, with gradient
  * {@code e_j^T W_l D ... W_0}. The least-norm step that sets {@code z_k} to a small value of the
- * opposite sign is along that gradient; if it would also flip other neurons, the one crossed first is
- * held (its change constrained to zero) and the least-norm step meeting all constraints is taken, with
- * at most as many constraints as the input has dimensions. When the hidden layers have no more neurons
- * than the input has dimensions any single flip is reachable this way. When not (a 2-D input), the
- * step goes instead just across the first boundary on the way, into the adjacent region there.
+ * opposite sign is along that gradient; if it would also flip other neurons, those are held (their
+ * change constrained to zero; all at once, the earliest crossed first when there is no room for all)
+ * and the least-norm step meeting all the constraints is taken, with at most
+ * {@code min(32, input dimension)} constraints. When the hidden layers have no more neurons than the
+ * input has dimensions, a single flip is reachable this way. When the constraints run out on a
+ * low-dimensional input (a 2-D one), the step goes instead just across the first boundary on the way,
+ * into the adjacent region there; on a high-dimensional one it is taken as it is, k flipping and
+ * perhaps a few neurons there was no room to hold.
  *
  * <p>Regions already visited (by activation pattern) are not evaluated again. Not thread-safe (it
  * drives a {@link SearchState}).
@@ -58,24 +63,38 @@ final class RegionSearch {
     record Move(double[] x, int layer, int neuron) {
     }
 
+    /** A region waiting in the frontier, and how far down its candidate flips the expansions have got. */
+    private static final class Node {
+        final LocalJacobian region;
+        int next;
+
+        Node(LocalJacobian region) {
+            this.region = region;
+        }
+    }
+
     /**
      * Best-first search from {@code start} (a real-network evaluation): repeatedly expands the best
-     * region not yet expanded, until {@code patience} expansions in a row find nothing better, the
-     * regions run out or the budget does.
+     * region waiting, until {@code patience} expansions in a row find nothing better, the regions run
+     * out or the budget does.
      */
     void explore(LocalJacobian start, int patience) {
-        List<LocalJacobian> frontier = new ArrayList<>();
+        List<Node> frontier = new ArrayList<>();
         seen.add(pattern(start));
-        frontier.add(start);
+        frontier.add(new Node(start));
         double best = start.sigma;
         int stall = 0;
         while (!frontier.isEmpty() && stall < patience && !state.exhausted()) {
-            LocalJacobian at = frontier.remove(0);
+            Node at = frontier.remove(0);
             boolean improved = false;
-            for (LocalJacobian p : expand(at)) {
-                insert(frontier, p);
-                if (p.sigma > best * (1 + 1e-12)) {
-                    best = p.sigma;
+            List<Node> children = new ArrayList<>();
+            if (!expand(at, children)) {
+                insert(frontier, at); // to be expanded further if the climb from its better neighbour stalls
+            }
+            for (Node child : children) {
+                insert(frontier, child);
+                if (child.region.sigma > best * (1 + 1e-12)) {
+                    best = child.region.sigma;
                     improved = true;
                 }
             }
@@ -83,18 +102,29 @@ final class RegionSearch {
         }
     }
 
-    /** The unvisited neighbours of {@code at} reached by its most promising flips, evaluated and offered. */
-    List<LocalJacobian> expand(LocalJacobian at) {
-        List<LocalJacobian> out = new ArrayList<>();
+    /**
+     * Evaluates unvisited neighbours of a region, reached by its most promising flips not yet tried,
+     * offers them and adds them to {@code children}: up to {@link #BRANCHING} of them, or up to the first
+     * better than the region.
+     *
+     * @return false when it stopped at a better neighbour, with flips left to try
+     */
+    boolean expand(Node node, List<Node> children) {
+        LocalJacobian at = node.region;
         BitSet here = pattern(at);
+        List<Flip> flips = candidates(at);
         int tried = 0;
-        for (Flip f : candidates(at)) {
-            if (tried >= BRANCHING || state.exhausted()) {
-                break;
+        int moves = 0;
+        while (node.next < flips.size()) {
+            // on a low-dimensional input many flips lead across the same few facets: bound the moves computed
+            if (tried >= BRANCHING || moves >= 4 * BRANCHING || state.exhausted()) {
+                return true;
             }
+            Flip f = flips.get(node.next++);
             if (seen.contains(flipped(here, at, f.layer(), f.neuron()))) {
                 continue;
             }
+            moves++;
             Move m = move(at, f.layer(), f.neuron());
             if (m == null || seen.contains(flipped(here, at, m.layer(), m.neuron()))) {
                 continue;
@@ -103,19 +133,22 @@ final class RegionSearch {
             LocalJacobian p = state.evaluate(state.net, m.x(), at.v);
             if (p.differentiable && seen.add(pattern(p))) {
                 state.offer(p, LowerBoundSearch.Method.REGION_SEARCH);
-                out.add(p);
+                children.add(new Node(p));
+                if (p.sigma > at.sigma) {
+                    return false;
+                }
             }
         }
-        return out;
+        return true;
     }
 
-    private static void insert(List<LocalJacobian> frontier, LocalJacobian p) {
+    private static void insert(List<Node> frontier, Node n) {
         int i = 0;
-        while (i < frontier.size() && frontier.get(i).sigma >= p.sigma) {
+        while (i < frontier.size() && frontier.get(i).region.sigma >= n.region.sigma) {
             i++;
         }
         if (i < FRONTIER) {
-            frontier.add(i, p);
+            frontier.add(i, n);
             if (frontier.size() > FRONTIER) {
                 frontier.remove(FRONTIER);
             }
@@ -157,8 +190,11 @@ final class RegionSearch {
         double land = -Math.signum(zk) * Math.max(LANDING * Math.abs(zk), 1e-9 * rms(at.z[layer]));
         List<double[]> rows = new ArrayList<>();
         List<Double> targets = new ArrayList<>();
-        Set<Long> held = new HashSet<>();
-        held.add(key(layer, k));
+        boolean[][] held = new boolean[at.z.length][];
+        for (int l = 0; l < held.length; l++) {
+            held[l] = new boolean[at.z[l].length];
+        }
+        held[layer][k] = true;
         rows.add(at.preActivationGradient(layer, k));
         targets.add(land - zk);
         int n = at.x.length;
@@ -175,7 +211,8 @@ final class RegionSearch {
                 first = d;
             }
             last = d;
-            List<int[]> crossed = crossed(at, at.tangent(d), held);
+            // room for at least one, so that an empty answer means none crossed
+            List<int[]> crossed = crossed(at, at.tangent(d), held, Math.max(1, limit - rows.size()));
             if (crossed.isEmpty()) {
                 clean = true;
                 break;
@@ -184,8 +221,8 @@ final class RegionSearch {
                 break;
             }
             // hold the neurons this step would cross, earliest first, all at once: fewer rounds than one at a time
-            for (int[] c : crossed.subList(0, Math.min(crossed.size(), limit - rows.size()))) {
-                held.add(key(c[0], c[1]));
+            for (int[] c : crossed) {
+                held[c[0]][c[1]] = true;
                 rows.add(at.preActivationGradient(c[0], c[1]));
                 targets.add(0.0);
             }
@@ -201,33 +238,41 @@ final class RegionSearch {
         return acrossFirstBoundary(at, first);
     }
 
-    private static long key(int layer, int k) {
-        return ((long) layer << 32) | k;
-    }
-
-    /** The neurons not held whose pre-activations the step (changes dz) takes across zero, the earliest crossed first. */
-    private static List<int[]> crossed(LocalJacobian at, double[][] dz, Set<Long> held) {
+    /**
+     * The neurons not held whose pre-activations the step (changes dz) takes across zero: all of them, or
+     * the {@code room} crossed earliest when there are more.
+     */
+    private static List<int[]> crossed(LocalJacobian at, double[][] dz, boolean[][] held, int room) {
         List<int[]> out = new ArrayList<>();
-        List<Double> when = new ArrayList<>();
         for (int l = 0; l < at.z.length; l++) {
             for (int j = 0; j < at.z[l].length; j++) {
                 double z = at.z[l][j];
-                if (Math.signum(z + dz[l][j]) != Math.signum(z) && !held.contains(key(l, j))) {
+                if (!held[l][j] && Math.signum(z + dz[l][j]) != Math.signum(z)) {
                     out.add(new int[] {l, j});
-                    when.add(Math.abs(z / dz[l][j]));
                 }
             }
         }
-        Integer[] order = new Integer[out.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        if (out.size() <= room) {
+            return out;
         }
-        java.util.Arrays.sort(order, Comparator.comparingDouble(when::get));
-        List<int[]> sorted = new ArrayList<>(order.length);
-        for (int i : order) {
-            sorted.add(out.get(i));
+        double[] when = new double[out.size()];
+        for (int i = 0; i < when.length; i++) {
+            int[] c = out.get(i);
+            when[i] = Math.abs(at.z[c[0]][c[1]] / dz[c[0]][c[1]]);
         }
-        return sorted;
+        // the room earliest, by selection: room is small next to the crossings when it matters
+        List<int[]> earliest = new ArrayList<>(room);
+        for (int r = 0; r < room; r++) {
+            int min = 0;
+            for (int i = 1; i < when.length; i++) {
+                if (when[i] < when[min]) {
+                    min = i;
+                }
+            }
+            earliest.add(out.get(min));
+            when[min] = Double.POSITIVE_INFINITY;
+        }
+        return earliest;
     }
 
     /** Along the direction d from at.x, a point just past the first boundary crossed (and before the second). */

@@ -13,10 +13,14 @@ import java.util.List;
  * before, every neuron of the next layer is an affine function of x, so its zero line cuts the (convex)
  * piece into at most two convex pieces, each with that neuron's sign fixed. At the end each piece is
  * one region intersected with the box, with its own affine map, computed here without
- * {@link FeedForward}'s Jacobian. Regions reaching outside the box are cones or strips there, with
- * the same Jacobian inside, so the box only needs to hold every vertex of the arrangement: R is doubled
- * until every vertex lies within R/4 and doubling once more changes neither the number of regions
- * nor L.
+ * {@link FeedForward}'s Jacobian.
+ *
+ * <p>The box must meet every region. Each region is the polyhedron {@code {x : s_j f_j(x) >= 0}} over
+ * all hidden neurons j (f_j affine with the region's pattern), so its vertices and facets are computed
+ * in full, beyond the box too. R grows until every vertex and a point of every facet of every region
+ * found lies within R/4: then a region's neighbours across its facets also meet the box, and, the
+ * regions being connected through facets, so do all regions. Doubling R once more must then change
+ * neither the number of regions nor L (checked).
  *
  * <p>Arithmetic is double precision: a region thinner than rounding could be missed or invented. The
  * pieces can be checked against the network (the pattern at each piece's interior point).
@@ -34,8 +38,10 @@ final class ExactLipschitz {
      * @param norm     the Jacobian's spectral norm
      * @param interior a point inside it (the vertex mean)
      * @param area     its area
+     * @param sides    every hidden neuron's line {@code {a0, a1, b, side}}: the region is where {@code side (a0 x + a1 y + b) >= 0} for all
      */
-    record Region(List<double[]> polygon, double[][] slopes, double[] jacobian, double norm, double[] interior, double area) {
+    record Region(List<double[]> polygon, double[][] slopes, double[] jacobian, double norm, double[] interior, double area,
+                  List<double[]> sides) {
     }
 
     /**
@@ -54,17 +60,20 @@ final class ExactLipschitz {
                     + net.activation());
         }
         double half = 1;
-        Result small = enumerate(net, half);
-        for (int doubling = 0; doubling < 60; doubling++) {
-            Result big = enumerate(net, 2 * half);
-            if (farthestVertex(small) <= half / 4 && big.regions().size() == small.regions().size()
-                    && big.lipschitz() == small.lipschitz()) {
-                return small;
+        for (int tries = 0; tries < 64; tries++) {
+            Result r = enumerate(net, half);
+            double needed = 4 * reach(r);
+            if (needed <= half) {
+                Result twice = enumerate(net, 2 * half);
+                if (twice.regions().size() != r.regions().size() || twice.lipschitz() != r.lipschitz()) {
+                    throw new IllegalStateException("doubling the box from " + half + " changed the regions: " + r.regions().size() + " -> "
+                            + twice.regions().size());
+                }
+                return r;
             }
-            half *= 2;
-            small = big;
+            half = Math.max(2 * half, Math.scalb(1.0, Math.getExponent(needed) + 1));
         }
-        throw new IllegalStateException("the arrangement's vertices did not fit in any box up to 2^60");
+        throw new IllegalStateException("the arrangement's vertices did not fit in any box up to 2^64");
     }
 
     /** The regions of {@code net} within {@code [-half, half]^2}. */
@@ -75,12 +84,15 @@ final class ExactLipschitz {
                 new double[] {-half, half});
         // a piece: polygon, the affine map h = A x + c of the current layer's input (A is rows x 2), slopes so far
         List<Piece> pieces = new ArrayList<>();
-        pieces.add(new Piece(box, new double[] {1, 0, 0, 1}, new double[] {0, 0}, new double[0][]));
+        pieces.add(new Piece(box, new double[] {1, 0, 0, 1}, new double[] {0, 0}, new double[0][], List.of()));
         for (int l = 0; l < hidden; l++) {
             List<Piece> next = new ArrayList<>();
             for (Piece p : pieces) {
                 double[][] pre = affine(net, l, p.a(), p.c()); // z = alpha x + beta: pre[j] = {alpha0, alpha1, beta}
                 split(p, pre, 0, new double[pre.length], phi, next);
+                if (next.size() > 1_000_000) {
+                    throw new IllegalStateException("more than a million regions in layer " + l + ": degenerate splitting?");
+                }
             }
             pieces = next;
         }
@@ -96,7 +108,7 @@ final class ExactLipschitz {
             }
             double norm = norm2(j, out.length);
             double[] interior = mean(p.polygon());
-            regions.add(new Region(p.polygon(), p.slopes(), j, norm, interior, area(p.polygon())));
+            regions.add(new Region(p.polygon(), p.slopes(), j, norm, interior, area(p.polygon()), p.sides()));
             if (norm > best) {
                 best = norm;
                 argmax = interior;
@@ -105,7 +117,7 @@ final class ExactLipschitz {
         return new Result(best, argmax, regions, half);
     }
 
-    private record Piece(List<double[]> polygon, double[] a, double[] c, double[][] slopes) {
+    private record Piece(List<double[]> polygon, double[] a, double[] c, double[][] slopes, List<double[]> sides) {
     }
 
     /** Splits piece p by neurons j.. of the current layer (coefficients pre), recursively; finished pieces go to out. */
@@ -125,15 +137,29 @@ final class ExactLipschitz {
             }
             double[][] slopes = java.util.Arrays.copyOf(p.slopes(), p.slopes().length + 1);
             slopes[slopes.length - 1] = s;
-            out.add(new Piece(p.polygon(), a, c, slopes));
+            List<double[]> sides = new ArrayList<>(p.sides());
+            for (int k = 0; k < rows; k++) {
+                sides.add(new double[] {pre[k][0], pre[k][1], pre[k][2], signs[k]});
+            }
+            out.add(new Piece(p.polygon(), a, c, slopes, sides));
             return;
         }
+        double[] g = snapped(p.polygon(), pre[j]);
+        boolean below = false;
+        boolean above = false;
+        for (double v : g) {
+            below |= v < 0;
+            above |= v > 0;
+        }
         for (int side : new int[] {1, -1}) {
-            List<double[]> part = clip(p.polygon(), pre[j], side);
+            // a piece on one side (or, within rounding, on the line) goes whole to that side (the positive one), never to both
+            List<double[]> part = !below ? (side == 1 ? p.polygon() : null)
+                    : !above ? (side == -1 ? p.polygon() : null)
+                    : clip(p.polygon(), g, side);
             if (part != null) {
                 double[] s = signs.clone();
                 s[j] = side;
-                split(new Piece(part, p.a(), p.c(), p.slopes()), pre, j + 1, s, phi, out);
+                split(new Piece(part, p.a(), p.c(), p.slopes(), p.sides()), pre, j + 1, s, phi, out);
             }
         }
     }
@@ -159,15 +185,31 @@ final class ExactLipschitz {
         return out;
     }
 
-    /** The part of a convex polygon where {@code side * (f0 x + f1 y + f2) >= 0}; null if it has no area. */
-    private static List<double[]> clip(List<double[]> poly, double[] f, int side) {
-        List<double[]> out = new ArrayList<>();
+    /**
+     * {@code f0 x + f1 y + f2} at every vertex, zero where it is within rounding of zero: lines through a
+     * shared vertex (all of them, in a net without biases) would otherwise cut slivers of rounding's
+     * width off every piece there.
+     */
+    private static double[] snapped(List<double[]> poly, double[] f) {
+        double[] g = new double[poly.size()];
+        for (int i = 0; i < g.length; i++) {
+            double[] p = poly.get(i);
+            double value = f[0] * p[0] + f[1] * p[1] + f[2];
+            double scale = Math.abs(f[0] * p[0]) + Math.abs(f[1] * p[1]) + Math.abs(f[2]);
+            g[i] = Math.abs(value) <= 1e-12 * scale ? 0 : value;
+        }
+        return g;
+    }
+
+    /** The part of a convex polygon where {@code side * g >= 0}, g its (snapped) values at the vertices; null if it has no area. */
+    private static List<double[]> clip(List<double[]> poly, double[] g, int side) {
         int n = poly.size();
+        List<double[]> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             double[] p = poly.get(i);
             double[] q = poly.get((i + 1) % n);
-            double fp = side * (f[0] * p[0] + f[1] * p[1] + f[2]);
-            double fq = side * (f[0] * q[0] + f[1] * q[1] + f[2]);
+            double fp = side * g[i];
+            double fq = side * g[(i + 1) % n];
             if (fp >= 0) {
                 out.add(p);
             }
@@ -211,15 +253,57 @@ final class ExactLipschitz {
         return Math.sqrt((a + c) / 2 + Math.hypot((a - c) / 2, b));
     }
 
-    /** The largest coordinate of a vertex not on the box's boundary: a vertex of the arrangement. */
-    private static double farthestVertex(Result r) {
+    /**
+     * The largest coordinate of any region's vertex, or of the point nearest the origin on any of its
+     * facets, computed from the region's full set of constraints (so beyond the box too).
+     */
+    static double reach(Result r) {
         double far = 0;
-        double edge = r.half() * (1 - 1e-9);
         for (Region g : r.regions()) {
-            for (double[] p : g.polygon()) {
-                double m = Math.max(Math.abs(p[0]), Math.abs(p[1]));
-                if (Math.abs(p[0]) < edge && Math.abs(p[1]) < edge) {
-                    far = Math.max(far, m);
+            List<double[]> sides = g.sides();
+            for (int j = 0; j < sides.size(); j++) {
+                double[] f = sides.get(j);
+                double a2 = f[0] * f[0] + f[1] * f[1];
+                if (a2 == 0) {
+                    continue; // a neuron constant over the region: no line
+                }
+                // the line f = 0 as p + t d, p its point nearest the origin
+                double[] p = {-f[2] * f[0] / a2, -f[2] * f[1] / a2};
+                double[] d = {-f[1] / Math.sqrt(a2), f[0] / Math.sqrt(a2)};
+                double lo = Double.NEGATIVE_INFINITY;
+                double hi = Double.POSITIVE_INFINITY;
+                boolean empty = false;
+                for (int i = 0; i < sides.size() && !empty; i++) {
+                    if (i == j) {
+                        continue;
+                    }
+                    double[] h = sides.get(i);
+                    double norm = Math.hypot(h[0], h[1]);
+                    if (norm == 0) {
+                        continue;
+                    }
+                    // side * h(p + t d) >= 0, as a signed distance c0 + c1 t; lenient by rounding's worth, so as to err to a larger box
+                    double c0 = h[3] * (h[0] * p[0] + h[1] * p[1] + h[2]) / norm;
+                    double c1 = h[3] * (h[0] * d[0] + h[1] * d[1]) / norm;
+                    double tol = 1e-9 * (1 + Math.abs(h[2]) / norm + Math.hypot(p[0], p[1]));
+                    if (Math.abs(c1) < 1e-10) {
+                        // parallel, up to the rounding of products of several layers' weights: a crossing computed
+                        // from such lines would be a rounding artefact far out
+                        empty = c0 < -tol;
+                    } else if (c1 > 0) {
+                        lo = Math.max(lo, -(c0 + tol) / c1);
+                    } else {
+                        hi = Math.min(hi, (c0 + tol) / -c1);
+                    }
+                    empty |= lo > hi;
+                }
+                if (empty) {
+                    continue; // not a facet of this region
+                }
+                for (double t : new double[] {lo, hi, Math.max(lo, Math.min(hi, 0))}) {
+                    if (Double.isFinite(t)) {
+                        far = Math.max(far, Math.max(Math.abs(p[0] + t * d[0]), Math.abs(p[1] + t * d[1])));
+                    }
                 }
             }
         }
