@@ -49,8 +49,10 @@ public final class LipschitzPlots {
             var b = r.upperBounds().get(i);
             (b.guarantee() == org.lipa.analysis.NetworkBounds.Guarantee.CERTIFIED ? certified : estimate)[i + 1] = b.value();
         }
-        Charts.bars(png, title, "Lipschitz constant (l2)", Charts.Scale.LINEAR, names,
-                List.of("certified lower bound", "certified upper bound", "estimate"), List.of(lower, certified, estimate));
+        double max = java.util.Arrays.stream(certified).max().orElse(1);
+        double floor = Math.max(0, r.lowerBound() - 0.1 * (max - r.lowerBound()) - 1e-9 * max);
+        Charts.labelledBars(png, title, "Lipschitz constant (l2)", names,
+                List.of("certified lower bound", "certified upper bound", "estimate"), List.of(lower, certified, estimate), floor);
         return png;
     }
 }

@@ -100,6 +100,29 @@ public final class Charts {
         save(c, png);
     }
 
+    /**
+     * One bar per category, coloured by its group (each category has a value in one group only, zeros elsewhere),
+     * the axis starting at {@code yMin} so that close values stay apart, the legend below the plot.
+     */
+    public static void labelledBars(Path png, String title, String yLabel, List<String> categories, List<String> groups,
+                                    List<double[]> values, double yMin) {
+        CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
+        style(c.getStyler(), true);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        c.getStyler().setOverlapped(true);
+        c.getStyler().setYAxisMin(yMin);
+        c.getStyler().setXAxisLabelRotation(categories.size() > 6 ? 45 : 0);
+        for (int g = 0; g < groups.size(); g++) {
+            List<Double> ys = new ArrayList<>();
+            for (double d : values.get(g)) {
+                ys.add(d == 0 ? yMin : d);
+            }
+            c.addSeries(groups.get(g), categories, ys);
+        }
+        save(c, png);
+    }
+
     /** z[i][j] at (xs[j], ys[i]) as colors. */
     public static void heatmap(Path png, String title, String xLabel, String yLabel, double[] xs, double[] ys, double[][] z) {
         HeatMapChart c = new HeatMapChartBuilder().width(WIDTH).height(HEIGHT + 60).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel)
