@@ -99,9 +99,9 @@ final class CertifiedNorm {
             t = next;
             et = nextError;
         }
-        double jv = NetKernels.norm(t);
-        double err = NetKernels.norm(et);
-        double nv = NetKernels.norm(v);
+        double jv = Vectors.norm(t);
+        double err = Vectors.norm(et);
+        double nv = Vectors.norm(v);
         if (!Double.isFinite(jv) || !Double.isFinite(err) || !Double.isFinite(nv)) {
             return Double.NaN;
         }

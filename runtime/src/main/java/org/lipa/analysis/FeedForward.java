@@ -265,37 +265,11 @@ public final class FeedForward {
     }
 
     private double[] linear(int l, double[] h) {
-        int rows = widths[l + 1];
-        int cols = widths[l];
-        double[] w = weights[l];
-        double[] out = new double[rows];
-        for (int i = 0; i < rows; i++) {
-            double s = 0;
-            int at = i * cols;
-            for (int j = 0; j < cols; j++) {
-                s += w[at + j] * h[j];
-            }
-            out[i] = s;
-        }
-        return out;
+        return NetKernels.times(this, l, h);
     }
 
     private double[] linearTranspose(int l, double[] g) {
-        int rows = widths[l + 1];
-        int cols = widths[l];
-        double[] w = weights[l];
-        double[] out = new double[cols];
-        for (int i = 0; i < rows; i++) {
-            double gi = g[i];
-            if (gi == 0) {
-                continue;
-            }
-            int at = i * cols;
-            for (int j = 0; j < cols; j++) {
-                out[j] += w[at + j] * gi;
-            }
-        }
-        return out;
+        return NetKernels.timesTranspose(this, l, g);
     }
 
     /**

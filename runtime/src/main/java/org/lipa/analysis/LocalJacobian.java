@@ -126,7 +126,7 @@ final class LocalJacobian {
         double[] gram = new double[m * m];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j <= i; j++) {
-                double s = NetKernels.dot(rows[i], rows[j]);
+                double s = Vectors.dot(rows[i], rows[j]);
                 gram[i * m + j] = s;
                 gram[j * m + i] = s;
             }
@@ -141,11 +141,11 @@ final class LocalJacobian {
                 v[j] += u[i] * rows[i][j];
             }
         }
-        double s = NetKernels.norm(v);
+        double s = Vectors.norm(v);
         if (s == 0) {
             return new LocalJacobian(net, x, z, slopes, true, 0, u, unit(n, 0), down2, null);
         }
-        NetKernels.scale(v, 1 / s);
+        Vectors.scale(v, 1 / s);
         return finish(net, x, z, slopes, v, down2, null);
     }
 
@@ -170,7 +170,7 @@ final class LocalJacobian {
         double[] gram = new double[n * n];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j <= i; j++) {
-                double s = NetKernels.dot(cols[i], cols[j]);
+                double s = Vectors.dot(cols[i], cols[j]);
                 gram[i * n + j] = s;
                 gram[j * n + i] = s;
             }
@@ -183,23 +183,23 @@ final class LocalJacobian {
     private static LocalJacobian byPowerIteration(FeedForward net, double[] x, double[][] z, double[][] slopes, double[] warmV, long seed) {
         int n = net.inputSize();
         double[] v;
-        if (warmV != null && NetKernels.norm(warmV) > 0) {
+        if (warmV != null && Vectors.norm(warmV) > 0) {
             v = warmV.clone();
-            NetKernels.scale(v, 1 / NetKernels.norm(v));
+            Vectors.scale(v, 1 / Vectors.norm(v));
         } else {
             v = randomUnit(n, seed);
         }
         double previous = 0;
         for (int k = 0; k < POWER_STEPS; k++) {
             double[] jv = tangent(net, slopes, v)[z.length];
-            double s = NetKernels.norm(jv);
+            double s = Vectors.norm(jv);
             if (s == 0) {
                 break;
             }
-            NetKernels.scale(jv, 1 / s);
+            Vectors.scale(jv, 1 / s);
             double[] next = adjoint(net, slopes, jv);
-            double t = NetKernels.norm(next);
-            NetKernels.scale(next, 1 / t);
+            double t = Vectors.norm(next);
+            Vectors.scale(next, 1 / t);
             v = next;
             if (Math.abs(s - previous) <= POWER_TOLERANCE * s) {
                 break;
@@ -212,13 +212,13 @@ final class LocalJacobian {
     private static LocalJacobian finish(FeedForward net, double[] x, double[][] z, double[][] slopes, double[] v, double[][] down2,
                                         double[][] up2) {
         double[] jv = tangent(net, slopes, v)[z.length];
-        double s = NetKernels.norm(jv);
+        double s = Vectors.norm(jv);
         if (!Double.isFinite(s) || !allFinite(v)) {
             return overflowed(net, x, z, slopes);
         }
         double[] u = s == 0 ? unit(jv.length, 0) : jv;
         if (s > 0) {
-            NetKernels.scale(u, 1 / s);
+            Vectors.scale(u, 1 / s);
         }
         return new LocalJacobian(net, x, z, slopes, true, s, u, v, down2, up2);
     }
@@ -314,7 +314,7 @@ final class LocalJacobian {
         for (int i = 0; i < n; i++) {
             v[i] = r.nextGaussian();
         }
-        NetKernels.scale(v, 1 / NetKernels.norm(v));
+        Vectors.scale(v, 1 / Vectors.norm(v));
         return v;
     }
 

@@ -250,7 +250,7 @@ public final class LowerBoundSearch {
      * the start), each continuing from where the last stopped.
      */
     private static void ascend(SearchState state, LocalJacobian start, double scale) {
-        double step = 0.05 * Math.max(NetKernels.norm(start.x), scale);
+        double step = 0.05 * Math.max(Vectors.norm(start.x), scale);
         if (!state.net.activation().piecewiseLinear()) {
             SmoothAscent.climb(state, state.net, start.x, ASCENT_STEPS, step, Method.GRADIENT_ASCENT);
             return;
@@ -272,7 +272,7 @@ public final class LowerBoundSearch {
         List<LocalJacobian> pool = state.pool();
         if (k % 2 == 0 && !pool.isEmpty()) {
             LocalJacobian from = pool.get(state.random.nextInt(Math.min(4, pool.size())));
-            double radius = Math.pow(10, -3 + 2.5 * state.random.nextDouble()) * Math.max(NetKernels.norm(from.x), scale);
+            double radius = Math.pow(10, -3 + 2.5 * state.random.nextDouble()) * Math.max(Vectors.norm(from.x), scale);
             LocalJacobian p = state.evaluate(state.net, StartingPoints.step(from.x, radius, state.random), from.v);
             state.offer(p, Method.PERTURBATION);
             return p;

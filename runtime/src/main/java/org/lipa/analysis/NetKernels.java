@@ -1,8 +1,8 @@
 package org.lipa.analysis;
 
 /**
- * The loops every pass of the lower-bound search runs: products of a {@link FeedForward}'s row-major
- * weights (layer l is {@code widths[l + 1] x widths[l]}) with vectors, in double precision, on the heap.
+ * Products of a {@link FeedForward}'s row-major weights (layer l is {@code widths[l + 1] x widths[l]}) with
+ * vectors, in double precision, on the heap: the network's own passes and every pass of the lower-bound search.
  *
  * <p>Thread safety: stateless static methods.
  */
@@ -81,18 +81,6 @@ final class NetKernels {
         return out;
     }
 
-    static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
-    static double norm(double[] a) {
-        return Math.sqrt(dot(a, a));
-    }
-
     /** a + s b, a new array. */
     static double[] plus(double[] a, double s, double[] b) {
         double[] r = a.clone();
@@ -108,11 +96,5 @@ final class NetKernels {
             r[i] = Math.abs(a[i]);
         }
         return r;
-    }
-
-    static void scale(double[] a, double s) {
-        for (int i = 0; i < a.length; i++) {
-            a[i] *= s;
-        }
     }
 }

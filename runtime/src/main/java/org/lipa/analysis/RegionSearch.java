@@ -338,7 +338,7 @@ final class RegionSearch {
         double scale = 0;
         for (int i = 0; i < c; i++) {
             for (int j = 0; j <= i; j++) {
-                double g = NetKernels.dot(rows.get(i), rows.get(j));
+                double g = Vectors.dot(rows.get(i), rows.get(j));
                 m[i][j] = g;
                 m[j][i] = g;
             }
@@ -389,6 +389,6 @@ final class RegionSearch {
     }
 
     private static double rms(double[] a) {
-        return NetKernels.norm(a) / Math.sqrt(a.length);
+        return Vectors.norm(a) / Math.sqrt(a.length);
     }
 }

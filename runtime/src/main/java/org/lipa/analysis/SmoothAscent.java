@@ -84,7 +84,7 @@ final class SmoothAscent {
         double shortest = step * 1e-6;
         for (int k = 0; k < steps && at.differentiable && length > shortest && !state.exhausted(); k++) {
             double[] g = gradient(at);
-            double gn = NetKernels.norm(g);
+            double gn = Vectors.norm(g);
             if (!(gn > 0) || !Double.isFinite(gn)) {
                 break;
             }

@@ -50,7 +50,7 @@ final class StartingPoints {
         int k = 0;
         while (!state.exhausted()) {
             LocalJacobian c = centres.get(k % Math.min(CENTRES, centres.size()));
-            double radius = RADII[(k / CENTRES) % RADII.length] * Math.max(NetKernels.norm(c.x), scale);
+            double radius = RADII[(k / CENTRES) % RADII.length] * Math.max(Vectors.norm(c.x), scale);
             LocalJacobian p = state.evaluate(state.net, step(c.x, radius, state.random), c.v);
             state.offer(p, LowerBoundSearch.Method.PERTURBATION);
             k++;
@@ -68,7 +68,7 @@ final class StartingPoints {
         for (int i = 0; i < n; i++) {
             g[i] = random.nextGaussian();
         }
-        NetKernels.scale(g, radius / NetKernels.norm(g));
+        Vectors.scale(g, radius / Vectors.norm(g));
         return g;
     }
 }

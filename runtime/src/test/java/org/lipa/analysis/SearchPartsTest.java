@@ -25,9 +25,9 @@ class SearchPartsTest {
             double tolerance = widths[0] > LocalJacobian.DENSE_LIMIT ? 1e-8 : 1e-13;
             assertEquals(expected, p.sigma, tolerance * expected, java.util.Arrays.toString(widths));
             assertTrue(p.sigma <= expected * (1 + 1e-14), "an estimate from a unit vector never exceeds the norm");
-            assertEquals(1, NetKernels.norm(p.v), 1e-12);
+            assertEquals(1, Vectors.norm(p.v), 1e-12);
             double[] jv = net.jacobian(x).apply(p.v);
-            NetKernels.scale(jv, 1 / p.sigma);
+            Vectors.scale(jv, 1 / p.sigma);
             assertArrayEquals(jv, p.u, 1e-12);
         }
     }
@@ -71,7 +71,7 @@ class SearchPartsTest {
             double plus = LocalJacobian.at(net, NetKernels.plus(x, h, d), null, 1).sigma;
             double minus = LocalJacobian.at(net, NetKernels.plus(x, -h, d), null, 1).sigma;
             double expected = (plus - minus) / (2 * h);
-            assertEquals(expected, NetKernels.dot(g, d), 1e-6 * (1 + Math.abs(expected)), a.toString());
+            assertEquals(expected, Vectors.dot(g, d), 1e-6 * (1 + Math.abs(expected)), a.toString());
         }
     }
 
@@ -173,6 +173,6 @@ class SearchPartsTest {
     }
 
     private static double squaredNorm(double[] a) {
-        return NetKernels.dot(a, a);
+        return Vectors.dot(a, a);
     }
 }
