@@ -350,13 +350,24 @@ final class LipSdpProblem {
             return s;
         }
 
+        /** The largest eigenvalue of a symmetric matrix: EJML's dense solver when small, Lanczos (residual 1e-12) otherwise. */
         static double largestEigenvalue(DMatrixRMaj a) {
-            double[] v = Dense.symmetricEigenvalues(symmetrized(a).data, a.numRows);
-            return v[v.length - 1];
+            return extreme(a, Eigenpairs.Which.LARGEST);
         }
 
+        /** The smallest eigenvalue of a symmetric matrix, likewise. */
         static double smallestEigenvalue(DMatrixRMaj a) {
-            return Dense.symmetricEigenvalues(symmetrized(a).data, a.numRows)[0];
+            return extreme(a, Eigenpairs.Which.SMALLEST);
+        }
+
+        private static double extreme(DMatrixRMaj a, Eigenpairs.Which which) {
+            DMatrixRMaj s = symmetrized(a);
+            int n = s.numRows;
+            if (n <= 64) {
+                double[] v = Dense.symmetricEigenvalues(s.data, n);
+                return which == Eigenpairs.Which.LARGEST ? v[n - 1] : v[0];
+            }
+            return Lanczos.eigenpairs(LinearOperator.symmetric(n, x -> LipSdpProblem.multiply(s, x)), 1, which, TOP).values()[0];
         }
 
         /** The top eigenpair {@code [lambda, v...]} of a symmetric matrix. */
