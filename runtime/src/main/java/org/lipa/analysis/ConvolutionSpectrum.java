@@ -61,9 +61,12 @@ final class ConvolutionSpectrum {
         int cols = 2 * in;
         // pass 1: per frequency, a lower estimate (power iteration on the Gram matrix) and Gershgorin's upper bound
         double[] gershgorin = new double[frequencies.size()];
+        double[] squares = new double[frequencies.size()]; // ||P||_F^2, for the rounding of forming the Gram matrix
         double best2 = 0;
         for (int f = 0; f < frequencies.size(); f++) {
-            DMatrixRMaj gram = gram(transfer(kernel, g, frequencies.get(f), cosH, sinH, cosW, sinW));
+            DMatrixRMaj p = transfer(kernel, g, frequencies.get(f), cosH, sinH, cosW, sinW);
+            squares[f] = PsdCertificate.sumSquares(p);
+            DMatrixRMaj gram = gram(p);
             gershgorin[f] = maxRowSum(gram);
             best2 = Math.max(best2, powerEstimate(gram, 300));
         }
@@ -85,13 +88,12 @@ final class ConvolutionSpectrum {
                 }
                 // lambda_max(G_exact) <= Gershgorin's bound on the computed G (its sums rounded up) + ||G_computed - G_exact||,
                 // which is at most gamma ||P||_F^2
-                DMatrixRMaj p = transfer(kernel, g, frequencies.get(f), cosH, sinH, cosW, sinW);
-                double forming = gammaGram * PsdCertificate.sumSquares(p) * (1 + 1e-6);
+                double forming = gammaGram * squares[f] * (1 + 1e-6);
                 if (gershgorin[f] * (1 + PsdCertificate.gamma(k) + 1e-12) + forming < t2) {
                     done[f] = true;
                     continue;
                 }
-                done[f] = certified(p, t2);
+                done[f] = certified(transfer(kernel, g, frequencies.get(f), cosH, sinH, cosW, sinW), t2);
                 all &= done[f];
             }
             if (all) {

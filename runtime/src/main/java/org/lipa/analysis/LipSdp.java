@@ -112,10 +112,14 @@ public final class LipSdp {
      * @throws ArithmeticException when no multipliers can be certified (not seen for finite weights)
      */
     public static Result solve(FeedForward net, Options o) {
+        return solve(new LipSdpProblem(net), o);
+    }
+
+    /** {@link #solve(FeedForward, Options)} on a problem whose starting multipliers other methods may share. */
+    static Result solve(LipSdpProblem p, Options o) {
         long t0 = System.nanoTime();
-        LipSdpProblem p = new LipSdpProblem(net);
-        Start start = start(p);
-        double[][] t = start.t;
+        LipSdpProblem.Start start = start(p);
+        double[][] t = start.evaluation().t();
         if (o.multipliers() == Multipliers.LAYER) {
             t = layerwise(t);
         }
@@ -135,28 +139,26 @@ public final class LipSdp {
         iterations += opt.iterations;
         evaluations += opt.evaluations;
         o.progress().accept(String.format(java.util.Locale.ROOT, "LipSDP-%s: %d iterations, %d evaluations, sqrt(rho) %.8g -> %.8g; certifying",
-                o.multipliers().name().toLowerCase(java.util.Locale.ROOT), iterations, evaluations, Math.sqrt(start.rho),
+                o.multipliers().name().toLowerCase(java.util.Locale.ROOT), iterations, evaluations, Math.sqrt(start.evaluation().rho()),
                 Math.sqrt(best.rho())));
-        double bound = certify(p, best, p.evaluate(start.t));
-        return new Result(bound, Math.sqrt(best.rho()), Math.sqrt(start.rho), best.t(), iterations, evaluations,
-                (System.nanoTime() - t0) / 1e9, o.multipliers() == Multipliers.NEURON ? start.method + ", then LipSDP-Layer's optimum"
-                        : start.method);
+        double bound = certify(p, best, start.evaluation());
+        return new Result(bound, Math.sqrt(best.rho()), Math.sqrt(start.evaluation().rho()), best.t(), iterations, evaluations,
+                (System.nanoTime() - t0) / 1e9, o.multipliers() == Multipliers.NEURON ? start.method() + ", then LipSDP-Layer's optimum"
+                        : start.method());
     }
 
     /** ECLipsE-Fast's closed form alone, certified: no optimization. */
     public static Result eclipseFast(FeedForward net) {
-        long t0 = System.nanoTime();
-        LipSdpProblem p = new LipSdpProblem(net);
-        Start start = start(p);
-        LipSdpProblem.Evaluation e = p.evaluate(start.t);
-        if (e == null) {
-            throw new ArithmeticException("ECLipsE-Fast: its multipliers are not feasible for this network");
-        }
-        return new Result(certify(p, e, e), Math.sqrt(e.rho()), Math.sqrt(start.rho), e.t(), 0, 1, (System.nanoTime() - t0) / 1e9,
-                start.method);
+        return eclipseFast(new LipSdpProblem(net));
     }
 
-    private record Start(double[][] t, double rho, String method) {
+    /** {@link #eclipseFast(FeedForward)} on a problem whose starting multipliers other methods may share. */
+    static Result eclipseFast(LipSdpProblem p) {
+        long t0 = System.nanoTime();
+        LipSdpProblem.Start start = start(p);
+        LipSdpProblem.Evaluation e = start.evaluation();
+        return new Result(certify(p, e, e), Math.sqrt(e.rho()), Math.sqrt(e.rho()), e.t(), 0, 1, (System.nanoTime() - t0) / 1e9,
+                start.method());
     }
 
     /**
@@ -167,22 +169,26 @@ public final class LipSdp {
      * {@code T_k = rho_E l_k / 2}. Otherwise, or if those fail, layer multipliers chosen from the output
      * backwards so that each Schur complement stays positive definite.
      */
-    private static Start start(LipSdpProblem p) {
+    private static LipSdpProblem.Start start(LipSdpProblem p) {
+        if (p.start != null) {
+            return p.start; // computed once per problem, shared by ECLipsE-Fast, LipSDP-Layer and LipSDP-Neuron
+        }
         if (p.alpha * p.beta >= 0) {
             double[][] t = eclipse(p);
             if (t != null) {
                 LipSdpProblem.Evaluation e = p.evaluate(t);
                 if (e != null) {
-                    return new Start(e.t(), e.rho(), "ECLipsE-Fast");
+                    p.start = new LipSdpProblem.Start(e, "ECLipsE-Fast");
+                    return p.start;
                 }
             }
         }
-        double[][] t = backwards(p);
-        LipSdpProblem.Evaluation e = p.evaluate(t);
+        LipSdpProblem.Evaluation e = p.evaluate(backwards(p));
         if (e == null) {
             throw new ArithmeticException("LipSDP: no feasible starting multipliers found");
         }
-        return new Start(e.t(), e.rho(), "layer multipliers chosen from the output backwards");
+        p.start = new LipSdpProblem.Start(e, "layer multipliers chosen from the output backwards");
+        return p.start;
     }
 
     private static double[][] eclipse(LipSdpProblem p) {

@@ -25,6 +25,13 @@ final class LipSdpProblem {
     private final DMatrixRMaj inputQ; // thin Q of W_0^T when n_0 > n_1 (for lambda_max of Z), else null
     private final DMatrixRMaj inputR;
 
+    /** The starting multipliers and what they are, once {@link LipSdp} has chosen them (null before). */
+    record Start(Evaluation evaluation, String method) {
+    }
+
+    /** Set by {@link LipSdp} the first time a method needs it; a problem serves one analysis on one thread. */
+    Start start;
+
     LipSdpProblem(FeedForward net) {
         if (net.layers() < 2) {
             throw new IllegalArgumentException("net: LipSDP needs at least one hidden layer, got " + net.layers() + " layer(s)");

@@ -92,7 +92,7 @@ public final class Lipschitz {
      */
     public static Report analyze(FeedForward net, List<double[]> data, Options o) {
         List<OperatorNorm.Bound> layers = NetworkBounds.layerNorms(net);
-        List<NetworkBounds.Bound> upper = NetworkBounds.compute(net, o.upper());
+        List<NetworkBounds.Bound> upper = NetworkBounds.compute(net, layers, o.upper());
         LowerBoundSearch.Result lower = LowerBoundSearch.search(net, data, o.lower(), o.progress());
         return new Report(lower, upper, NetworkBounds.bestCertified(upper), layers);
     }

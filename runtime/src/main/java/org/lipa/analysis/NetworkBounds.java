@@ -81,10 +81,15 @@ public final class NetworkBounds {
 
     /** Runs the chosen methods on {@code net}, AutoLip always. */
     public static List<Bound> compute(FeedForward net, Options o) {
+        return compute(net, layerNorms(net), o);
+    }
+
+    /** {@link #compute(FeedForward, Options)} with the layers' certified norms already computed. */
+    static List<Bound> compute(FeedForward net, List<OperatorNorm.Bound> layers, Options o) {
         List<Bound> out = new ArrayList<>();
         long t0 = System.nanoTime();
         double product = 1;
-        for (OperatorNorm.Bound b : layerNorms(net)) {
+        for (OperatorNorm.Bound b : layers) {
             product = Math.nextUp(product * b.upper());
         }
         double activation = net.activation().lipschitz();
@@ -101,20 +106,21 @@ public final class NetworkBounds {
             out.add(done(o, new Bound("SeqLip", SeqLip.estimate(net), Guarantee.ESTIMATE, seconds(t),
                     "greedy activation patterns between SVD-split layers (Virmaux and Scaman 2018); not a bound")));
         }
-        LipSdp.Result e = LipSdp.eclipseFast(net);
+        LipSdpProblem problem = new LipSdpProblem(net); // one problem: the three share ECLipsE-Fast's multipliers
+        LipSdp.Result e = LipSdp.eclipseFast(problem);
         out.add(done(o, new Bound("ECLipsE-Fast", e.bound(), Guarantee.CERTIFIED, e.seconds(),
                 "closed-form layer multipliers (" + e.startMethod() + "), certified by a Cholesky proof of LipSDP's inequality")));
         if (o.lipSdpLayer() != null) {
-            out.add(done(o, lipSdp("LipSDP-Layer", net, o.lipSdpLayer())));
+            out.add(done(o, lipSdp("LipSDP-Layer", problem, o.lipSdpLayer())));
         }
         if (o.lipSdpNeuron() != null) {
-            out.add(done(o, lipSdp("LipSDP-Neuron", net, o.lipSdpNeuron())));
+            out.add(done(o, lipSdp("LipSDP-Neuron", problem, o.lipSdpNeuron())));
         }
         return List.copyOf(out);
     }
 
-    private static Bound lipSdp(String name, FeedForward net, LipSdp.Options options) {
-        LipSdp.Result r = LipSdp.solve(net, options);
+    private static Bound lipSdp(String name, LipSdpProblem problem, LipSdp.Options options) {
+        LipSdp.Result r = LipSdp.solve(problem, options);
         return new Bound(name, r.bound(), Guarantee.CERTIFIED, r.seconds(), String.format(java.util.Locale.ROOT,
                 "BFGS from %s (%.6g) over %d iterations to %.10g, certified by a Cholesky proof of LipSDP's inequality",
                 r.startMethod(), r.start(), r.iterations(), r.estimate()));

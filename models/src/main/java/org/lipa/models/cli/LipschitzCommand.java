@@ -159,11 +159,7 @@ public final class LipschitzCommand implements Callable<Integer> {
             return 2;
         }
         List<double[]> starts = startingPoints(net.inputSize());
-        Lipschitz.Options options = new Lipschitz.Options(
-                new NetworkBounds.Options(true, LipSdp.Options.layer().withBudget(200, seconds / 4),
-                        LipSdp.Options.neuron().withBudget(2000, seconds), s -> { }),
-                LowerBoundSearch.Options.defaults().withMaxEvaluations(searchEvaluations).withSeed(seed),
-                s -> { }).withProgress(s -> System.err.println("  " + s));
+        Lipschitz.Options options = bracketOptions();
         long t0 = System.nanoTime();
         Lipschitz.Report r = Lipschitz.analyze(net, starts, options);
         double total = (System.nanoTime() - t0) / 1e9;
@@ -182,6 +178,14 @@ public final class LipschitzCommand implements Callable<Integer> {
         }
         System.out.println("wrote " + jsonFile + ", " + out.resolve("lipschitz.png") + " and " + out.resolve("lower-bound-input.npy"));
         return 0;
+    }
+
+    /** Every upper-bound method within --seconds and the lower-bound search within --search-evaluations, progress on stderr. */
+    private Lipschitz.Options bracketOptions() {
+        return new Lipschitz.Options(new NetworkBounds.Options(true, LipSdp.Options.layer().withBudget(200, seconds / 4),
+                LipSdp.Options.neuron().withBudget(2000, seconds), s -> { }),
+                LowerBoundSearch.Options.defaults().withMaxEvaluations(searchEvaluations).withSeed(seed), s -> { })
+                .withProgress(s -> System.err.println("  " + s));
     }
 
     /** The test examples, when the data set's examples have the network's input size; else none (the search draws its own). */
@@ -270,10 +274,7 @@ public final class LipschitzCommand implements Callable<Integer> {
             }
             Tensor x = examples(arena, task, examples, seed);
             long t0 = System.nanoTime();
-            Lipschitz.Options ff = new Lipschitz.Options(new NetworkBounds.Options(true, LipSdp.Options.layer().withBudget(200, seconds / 4),
-                    LipSdp.Options.neuron().withBudget(2000, seconds), s -> { }),
-                    LowerBoundSearch.Options.defaults().withMaxEvaluations(searchEvaluations).withSeed(seed), s -> { })
-                    .withProgress(s -> System.err.println("  " + s));
+            Lipschitz.Options ff = bracketOptions();
             LipschitzReport.Report r = LipschitzReport.measure(cpu, net, x, new LipschitzReport.Options(depth, examples,
                     new Lipschitz.SearchOptions(tolerance, maxIterations, ascentSteps, 0.05, seed), ff));
             double secs = (System.nanoTime() - t0) / 1e9;
