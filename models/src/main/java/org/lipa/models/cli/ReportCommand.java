@@ -23,7 +23,9 @@ import org.lipa.analysis.LowerBoundSearch;
 import org.lipa.analysis.NetworkBounds;
 import org.lipa.analysis.SpectralDensity;
 import org.lipa.analysis.TraceEstimate;
+import org.lipa.backend.Backend;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.backend.gpu.GpuBackend;
 import org.lipa.models.analysis.Directions;
 import org.lipa.models.analysis.Evaluation;
 import org.lipa.models.analysis.GradientFlow;
@@ -65,6 +67,9 @@ public final class ReportCommand implements Callable<Integer> {
     /** Where the report's examples come from: MNIST (falling back to spirals) or spirals. */
     enum Data { MNIST, SPIRALS }
 
+    /** Where the networks are trained and differentiated. */
+    enum Device { CPU, GPU }
+
     @Option(names = "--data", description = "mnist (spirals when it cannot be obtained) or spirals (default: ${DEFAULT-VALUE}).")
     Data data = Data.MNIST;
 
@@ -83,7 +88,13 @@ public final class ReportCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("lipa-report");
 
+    @Option(names = "--device", description = "cpu (oneDNN) or gpu (CUDA device 0: training, derivatives, Hessian and landscape "
+            + "run there; the certified Lipschitz bounds are double-precision host arithmetic either way) (default: ${DEFAULT-VALUE}).")
+    Device device = Device.CPU;
+
     private final Map<String, Object> json = new LinkedHashMap<>();
+    /** Each stage's wall time in seconds, in the order they ran. */
+    private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
     private Html page;
     private int section;
     private static final int SECTIONS = 7;
@@ -91,29 +102,39 @@ public final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Instant start = Instant.now();
+        Backend backend;
+        try {
+            backend = open(device);
+        } catch (RuntimeException e) { // no device, or the CUDA libraries are missing: said in one line, before any work
+            System.err.println("lipa report: --device " + device.name().toLowerCase(Locale.ROOT) + ": " + e.getMessage());
+            return 2;
+        }
         Workload.Task task = data == Data.MNIST ? Workload.mnistOrSpirals(dataDir, seed)
                 : Workload.load(Workload.Data.SPIRALS, Workload.Model.MLP, null, seed);
         System.out.println("lipa report: " + task.note());
-        page = new Html("Lipa report: " + (task.data() == Workload.Data.MNIST ? "an MLP on MNIST" : "an MLP on two spirals"));
-        page.paragraph("Data: " + task.note() + ". Seed " + seed + ", " + epochs + " epoch(s), CPU backend (oneDNN), "
-                + Runtime.getRuntime().availableProcessors() + " threads. Every number is in report.json.");
-        json.put("data", task.note());
-        json.put("seed", seed);
-        try (CpuBackend cpu = CpuBackend.open(); Arena arena = Arena.ofShared()) {
+        try (backend; Arena arena = Arena.ofShared()) {
+            System.out.println("lipa report: on " + backend.name());
+            page = new Html("Lipa report: " + (task.data() == Workload.Data.MNIST ? "an MLP on MNIST" : "an MLP on two spirals"));
+            page.paragraph("Data: " + task.note() + ". Seed " + seed + ", " + epochs + " epoch(s), backend " + backend.name() + ", "
+                    + Runtime.getRuntime().availableProcessors() + " host threads. Every number is in report.json.");
+            json.put("data", task.note());
+            json.put("seed", seed);
+            json.put("backend", backend.name());
             Module net = Workload.build(Workload.Model.MLP, task, arena, new Random(seed), null, null, Attention.Kind.DOT);
             json.put("model", Map.of("name", task.example()[0] == 784 ? "mlp 784-256-256-10 (relu)" : "residual mlp 2-64-64-64-2 (relu)",
                     "parameters", net.parameters().values().stream().mapToLong(Tensor::size).sum()));
             Tensor examples = LipschitzCommand.examples(arena, task, quick ? 4 : 16, seed);
 
-            LipschitzReport.Report before = lipschitz(cpu, net, examples);
-            Training training = train(cpu, net, arena, task);
-            LipschitzReport.Report after = lipschitz(cpu, net, examples);
-            lipschitzSection(net, before, after);
-            hessianSection(cpu, net, task);
-            landscapeSection(cpu, net, task, training);
-            gradientFlowSection(cpu, task);
-            attentionSection(cpu);
+            LipschitzReport.Report before = timed("lipschitz_init", () -> lipschitz(backend, net, examples));
+            Training training = timed("training", () -> train(backend, net, arena, task));
+            LipschitzReport.Report after = timed("lipschitz_trained", () -> lipschitz(backend, net, examples));
+            timed("lipschitz_section", () -> lipschitzSection(net, before, after));
+            timed("hessian", () -> hessianSection(backend, net, task));
+            timed("landscape", () -> landscapeSection(backend, net, task, training));
+            timed("gradient_flow", () -> gradientFlowSection(backend, task));
+            timed("attention", () -> attentionSection(backend));
         }
+        json.put("stage_seconds", stageSeconds);
         Duration took = Duration.between(start, Instant.now());
         json.put("seconds", took.toMillis() / 1e3);
         page.paragraph(String.format(Locale.ROOT, "Written in %.1f s.", took.toMillis() / 1e3));
@@ -122,6 +143,40 @@ public final class ReportCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "lipa report: wrote %s and %s in %.1f s%n", out.resolve("index.html"), out.resolve("report.json"),
                 took.toMillis() / 1e3);
         return 0;
+    }
+
+    private static Backend open(Device device) {
+        return switch (device) {
+            case CPU -> CpuBackend.open();
+            case GPU -> GpuBackend.open();
+        };
+    }
+
+    /** A stage of the report whose wall time is recorded under {@code name} (and printed). */
+    @FunctionalInterface
+    private interface Stage<T> {
+        T run() throws Exception;
+    }
+
+    @FunctionalInterface
+    private interface VoidStage {
+        void run() throws Exception;
+    }
+
+    private <T> T timed(String name, Stage<T> stage) throws Exception {
+        long t0 = System.nanoTime();
+        T result = stage.run();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        stageSeconds.put(name, seconds);
+        System.out.printf(Locale.ROOT, "lipa report: %s took %.1f s%n", name, seconds);
+        return result;
+    }
+
+    private void timed(String name, VoidStage stage) throws Exception {
+        timed(name, () -> {
+            stage.run();
+            return null;
+        });
     }
 
     private void step(String what) {
@@ -133,14 +188,14 @@ public final class ReportCommand implements Callable<Integer> {
     record Training(Trajectory path, double[] losses, List<TrainingRun.Epoch> epochs) {
     }
 
-    private Training train(CpuBackend cpu, Module net, Arena arena, Workload.Task task) throws Exception {
+    private Training train(Backend backend, Module net, Arena arena, Workload.Task task) throws Exception {
         step("training");
         int batch = task.train().size() >= 128 * 20 ? 128 : 32;
         int perEpoch = task.train().size() / batch;
         int total = perEpoch * epochs;
         List<Tensor> params = List.copyOf(net.parameters().values());
         Optimizer opt = Workload.optimizer("adam", params, arena, 1e-3, 0);
-        TrainingRun run = new TrainingRun(cpu, net, opt, Schedule.cosine(1e-3, 0, Math.max(1, total)), task.train(), task.test(), batch,
+        TrainingRun run = new TrainingRun(backend, net, opt, Schedule.cosine(1e-3, 0, Math.max(1, total)), task.train(), task.test(), batch,
                 task.example());
         Trajectory path = new Trajectory(net);
         path.record();
@@ -186,12 +241,12 @@ public final class ReportCommand implements Callable<Integer> {
         return new Training(path, losses, history);
     }
 
-    private LipschitzReport.Report lipschitz(CpuBackend cpu, Module net, Tensor examples) {
+    private LipschitzReport.Report lipschitz(Backend backend, Module net, Tensor examples) {
         // a plain MLP also gets the certified bracket; its budget keeps the report to minutes (lipa lipschitz takes more time)
         Lipschitz.Options bracket = new Lipschitz.Options(new NetworkBounds.Options(true,
                 LipSdp.Options.layer().withBudget(100, quick ? 1 : 4), LipSdp.Options.neuron().withBudget(1000, quick ? 3 : 15), s -> { }),
                 LowerBoundSearch.Options.defaults().withMaxEvaluations(quick ? 300 : 3000).withSeed(seed), s -> { });
-        LipschitzReport.Report r = LipschitzReport.measure(cpu, net, examples, new LipschitzReport.Options(1,
+        LipschitzReport.Report r = LipschitzReport.measure(backend, net, examples, new LipschitzReport.Options(1,
                 (int) examples.shape().dim(0), new Lipschitz.SearchOptions(1e-4, 300, quick ? 5 : 20, 0.05, seed), bracket));
         net.train(true);
         return r;
@@ -251,7 +306,7 @@ public final class ReportCommand implements Callable<Integer> {
         return out;
     }
 
-    private void hessianSection(CpuBackend cpu, Module net, Workload.Task task) {
+    private void hessianSection(Backend backend, Module net, Workload.Task task) {
         step("Hessian spectrum");
         // Lanczos to a relative residual of 1e-3; the trace to a 95% interval of +-2% (or the cap, said so)
         Hessian.Options o = Hessian.Options.defaults().withTopK(3).withLanczos(1e-3, quick ? 20 : 100)
@@ -259,7 +314,7 @@ public final class ReportCommand implements Callable<Integer> {
         Map<String, Object> figures = new LinkedHashMap<>();
         try (Arena arena = Arena.ofConfined()) {
             List<Hessian.Batch> data = batches(arena, task, 2, 128);
-            ParameterLoss loss = ParameterLoss.of(cpu, net, data.get(0).x().spec(), data.get(0).y().spec(),
+            ParameterLoss loss = ParameterLoss.of(backend, net, data.get(0).x().spec(), data.get(0).y().spec(),
                     (ops, p, t) -> ops.crossEntropy(p, t));
             Hessian h = Hessian.of(loss, loss.current(), data);
             long t0 = System.nanoTime();
@@ -315,12 +370,12 @@ public final class ReportCommand implements Callable<Integer> {
         json.put("hessian", figures);
     }
 
-    private void landscapeSection(CpuBackend cpu, Module net, Workload.Task task, Training training) {
+    private void landscapeSection(Backend backend, Module net, Workload.Task task, Training training) {
         step("loss landscape");
         Map<String, Object> figures = new LinkedHashMap<>();
         int grid = quick ? 7 : 21;
         try (Arena arena = Arena.ofConfined()) {
-            Evaluation eval = Evaluation.classifier(cpu, arena, net, task.test(), 256, quick ? 1 : 4, task.example());
+            Evaluation eval = Evaluation.classifier(backend, arena, net, task.test(), 256, quick ? 1 : 4, task.example());
             List<Weights> points = training.path().points();
             Weights initial = points.get(0);
             Weights trained = points.get(points.size() - 1);
@@ -390,7 +445,7 @@ public final class ReportCommand implements Callable<Integer> {
         return java.util.Arrays.stream(v).flatMapToDouble(java.util.Arrays::stream).max().orElse(Double.NaN);
     }
 
-    private void gradientFlowSection(CpuBackend cpu, Workload.Task task) {
+    private void gradientFlowSection(Backend backend, Workload.Task task) {
         step("gradient flow across depth");
         List<Integer> depths = quick ? List.of(4, 16) : List.of(4, 8, 16, 32);
         List<GradientFlow.Variant> variants = List.of(GradientFlow.Variant.PLAIN, GradientFlow.Variant.RESIDUAL,
@@ -403,7 +458,7 @@ public final class ReportCommand implements Callable<Integer> {
         try (Arena arena = Arena.ofConfined()) {
             GradientFlowSweep.Batch b = GradientFlowSweep.sample(arena, task.train(), task.data() == Workload.Data.MNIST ? "MNIST training"
                     : "two spirals", 64, 1, seed);
-            entries = GradientFlowSweep.run(cpu, settings, b.x(), b.y(), s -> { });
+            entries = GradientFlowSweep.run(backend, settings, b.x(), b.y(), s -> { });
         }
         Path dir = out.resolve("gradflow");
         GradientFlowSweep.plot(dir, settings, entries);
@@ -431,9 +486,9 @@ public final class ReportCommand implements Callable<Integer> {
         json.put("gradient_flow", GradientFlowSweep.json(settings, entries));
     }
 
-    private void attentionSection(CpuBackend cpu) {
+    private void attentionSection(Backend backend) {
         step("attention's scale sensitivity");
-        Experiment.Result r = new AttentionScale().run(new Experiment.Context(cpu, out, seed, Experiment.Size.SMALL, s -> { }));
+        Experiment.Result r = new AttentionScale().run(new Experiment.Context(backend, out, seed, Experiment.Size.SMALL, s -> { }));
         page.heading("Attention: local Lipschitz constant against input scale");
         page.paragraph(r.claim() + " " + (r.holds() ? "Held: " : "Did not hold: ") + r.evidence());
         page.figure(out.relativize(r.plots().get(0)).toString(), "The largest local Jacobian norm found on spheres of growing radius for "

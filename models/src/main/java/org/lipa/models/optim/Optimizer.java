@@ -40,6 +40,10 @@ public abstract class Optimizer {
             if (p.dtype() != DType.F32 || !p.isContiguous()) {
                 throw new IllegalArgumentException("parameter " + i + " must be a contiguous f32 tensor, got " + p.spec());
             }
+            if (!p.isHost()) {
+                throw new IllegalArgumentException("parameter " + i + " is on " + p.device() + ": optimizers update host parameters "
+                        + "(a GPU backend copies them in for each step and its gradients out)");
+            }
         }
         if (!(lr >= 0) || Double.isInfinite(lr)) {
             throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
@@ -105,11 +109,16 @@ public abstract class Optimizer {
             }
         }
         steps++;
-        // the rules read the gradients' memory in place; other layouts and dtypes get a contiguous f32 copy
+        // the rules read the gradients' host memory in place; device gradients (a GPU backend's) are copied to
+        // the host first, other layouts and dtypes get a contiguous f32 copy
         Arena scratch = null; // made when needed: closing a shared arena costs a handshake with every thread
         try {
             for (int i = 0; i < params.size(); i++) {
                 Tensor g = grads.get(i);
+                if (!g.isHost()) {
+                    scratch = scratch == null ? Arena.ofShared() : scratch;
+                    g = g.toHost(scratch);
+                }
                 if (g.dtype() != DType.F32 || !g.isContiguous()) {
                     scratch = scratch == null ? Arena.ofShared() : scratch;
                     g = g.to(scratch, DType.F32);

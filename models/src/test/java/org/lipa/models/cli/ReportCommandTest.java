@@ -32,10 +32,17 @@ class ReportCommandTest {
         }
         assertTrue(images >= 14, "figures on the page: " + images);
         Map<String, Object> json = (Map<String, Object>) Json.read(dir.resolve("report.json"));
-        for (String key : List.of("data", "model", "training", "lipschitz", "hessian", "landscape", "gradient_flow", "attention_scale",
-                "seconds")) {
+        for (String key : List.of("data", "backend", "model", "training", "lipschitz", "hessian", "landscape", "gradient_flow",
+                "attention_scale", "stage_seconds", "seconds")) {
             assertTrue(json.containsKey(key), "report.json has " + key + ": " + json.keySet());
         }
+        assertTrue(((String) json.get("backend")).startsWith("cpu"), "the default device is the CPU: " + json.get("backend"));
+        Map<String, Object> stages = (Map<String, Object>) json.get("stage_seconds");
+        assertEquals(List.of("lipschitz_init", "training", "lipschitz_trained", "lipschitz_section", "hessian", "landscape",
+                "gradient_flow", "attention"), List.copyOf(stages.keySet()));
+        double total = ((Number) json.get("seconds")).doubleValue();
+        double sum = stages.values().stream().mapToDouble(v -> ((Number) v).doubleValue()).sum();
+        assertTrue(sum > 0 && sum <= total, "the stages' " + sum + " s fit in the report's " + total + " s");
         Map<String, Object> lip = (Map<String, Object>) ((Map<String, Object>) json.get("lipschitz")).get("trained");
         double lower = ((Number) lip.get("lowerBound")).doubleValue();
         double upper = ((Number) lip.get("upperBound")).doubleValue();
@@ -52,6 +59,29 @@ class ReportCommandTest {
         assertEquals(List.of("input", "blocks", "head"), parts.stream().filter(p -> !((String) p.get("name")).contains("."))
                 .map(p -> p.get("name")).toList());
         assertTrue(Files.size(dir.resolve("lipschitz.png")) > 2000);
+    }
+
+    /** Where there is no GPU, asking for one is refused in one line before any work (GpuModelsTest covers the GPU run). */
+    @Test
+    @org.junit.jupiter.api.condition.DisabledIf("gpuPresent")
+    void aMissingGpuIsRefusedBeforeAnyWork(@TempDir Path dir) {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream before = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        int code;
+        try {
+            code = Main.run("report", "--data", "spirals", "--quick", "--device", "gpu", "--out", dir.toString());
+        } finally {
+            System.setErr(before);
+        }
+        assertEquals(2, code);
+        assertTrue(err.toString().startsWith("lipa report: --device gpu: "), err.toString());
+        assertFalse(Files.exists(dir.resolve("report.json")), "nothing was written");
+        assertEquals(2, Main.run("report", "--device", "tpu", "--out", dir.toString()), "an unknown device is a usage error");
+    }
+
+    static boolean gpuPresent() {
+        return org.lipa.backend.gpu.GpuBackend.isAvailable();
     }
 
     @Test

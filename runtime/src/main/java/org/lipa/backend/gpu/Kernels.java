@@ -24,7 +24,8 @@ import org.lipa.bindings.cudart.dim3;
  *
  * <p>Compiling takes seconds, so the cubin is cached on disk under
  * {@code ${lipa.cache.dir:-${XDG_CACHE_HOME:-~/.cache}/lipa}/cuda/<sha256 of source, options and NVRTC
- * version>.cubin}, written atomically; a damaged cache file fails to load and is compiled again.
+ * version>.cubin}, written atomically. A cache file the driver refuses to load (damaged, or written by
+ * another toolchain) is deleted and compiled again, once; a fresh compile that still fails to load throws.
  *
  * <p>Arguments are packed as the kernels' C signatures declare them: a {@link MemorySegment} is a device
  * pointer, {@link Long} a {@code long long}, {@link Integer} an {@code int}, {@link Float} a
@@ -55,16 +56,37 @@ final class Kernels implements AutoCloseable {
         int sms = Cuda.attribute(cudaDevAttrMultiProcessorCount(), ordinal);
         String arch = "sm_" + major + minor;
         String source = source();
-        String[] options = {"--gpu-architecture=" + arch, "-default-device", "--std=c++17"};
-        byte[] cubin = cached(source, options);
+        String[] options = options(arch);
+        Path file = cacheFile(source, options);
+        byte[] cached = readCache(file);
+        byte[] cubin = cached != null ? cached : compileAndCache(source, options, file);
+        MemorySegment library;
+        try {
+            library = loadLibrary(cubin, arch);
+        } catch (CudaException e) {
+            if (cached == null) {
+                throw e;
+            }
+            // the cache file's bytes were refused: they are the damaged copy, not the source, so drop them and compile
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // a file we cannot delete is rewritten by the compile below, or read-only: the compile still runs
+            }
+            library = loadLibrary(compileAndCache(source, options, file), arch);
+        }
+        // enough blocks to fill every multiprocessor several times; the kernels loop over the rest
+        return new Kernels(library, sms * 16, arch);
+    }
+
+    private static MemorySegment loadLibrary(byte[] cubin, String arch) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment code = a.allocate(cubin.length + 1L, 128);
             MemorySegment.copy(cubin, 0, code, ValueLayout.JAVA_BYTE, 0, cubin.length);
             MemorySegment lib = a.allocate(ValueLayout.ADDRESS);
             Cuda.check(cudaLibraryLoadData(lib, code, MemorySegment.NULL, MemorySegment.NULL, 0,
                     MemorySegment.NULL, MemorySegment.NULL, 0), "cudaLibraryLoadData(" + SOURCE + ", " + arch + ")");
-            // enough blocks to fill every multiprocessor several times; the kernels loop over the rest
-            return new Kernels(lib.get(ValueLayout.ADDRESS, 0), sms * 16, arch);
+            return lib.get(ValueLayout.ADDRESS, 0);
         }
     }
 
@@ -155,16 +177,26 @@ final class Kernels implements AutoCloseable {
         }
     }
 
-    private static byte[] cached(String source, String[] options) {
-        String version = nvrtcVersionText();
-        Path file = cacheDir().resolve(sha256(source + "\n" + String.join(" ", options) + "\n" + version) + ".cubin");
+    /** Where the cubin of {@code source} compiled with {@code options} by this NVRTC is cached. */
+    static Path cacheFile(String source, String[] options) {
+        return cacheDir().resolve(sha256(source + "\n" + String.join(" ", options) + "\n" + nvrtcVersionText()) + ".cubin");
+    }
+
+    /** The options {@link #load} compiles with for an {@code sm_XY} architecture. */
+    static String[] options(String arch) {
+        return new String[] {"--gpu-architecture=" + arch, "-default-device", "--std=c++17"};
+    }
+
+    /** The cached bytes, or null when there is no readable cache file. */
+    private static byte[] readCache(Path file) {
         try {
-            if (Files.isRegularFile(file)) {
-                return Files.readAllBytes(file);
-            }
+            return Files.isRegularFile(file) ? Files.readAllBytes(file) : null;
         } catch (IOException e) {
-            // unreadable: compile again
+            return null; // unreadable: compile again
         }
+    }
+
+    private static byte[] compileAndCache(String source, String[] options, Path file) {
         byte[] cubin = compile(source, options);
         try {
             Files.createDirectories(file.getParent());
