@@ -5,11 +5,11 @@
 # artifact is not in the local repository yet.
 #
 #   native/regen-bindings.sh          # oneDNN (the default)
-#   native/regen-bindings.sh cuda     # the CUDA runtime, cuBLAS, cuDNN and NVRTC (org.lipa.bindings.cu*, nvrtc)
+#   native/regen-bindings.sh cuda     # the CUDA runtime, cuBLAS, cuBLASLt, cuDNN and NVRTC (org.lipa.bindings.cu*, nvrtc)
 #
 # The CUDA headers: CUDA_INCLUDE (default /usr/local/cuda/include, else the newest /usr/local/cuda-*/include)
-# holds cuda_runtime_api.h; CUBLAS_INCLUDE, CUDNN_INCLUDE and NVRTC_INCLUDE hold cublas_v2.h, cudnn.h and
-# nvrtc.h. Any of the last three left unset comes from the NVIDIA wheels named in native/VERSIONS, taken
+# holds cuda_runtime_api.h; CUBLAS_INCLUDE, CUDNN_INCLUDE and NVRTC_INCLUDE hold cublas_v2.h (and cublasLt.h),
+# cudnn.h and nvrtc.h. Any of the last three left unset comes from the NVIDIA wheels named in native/VERSIONS, taken
 # from WHEELS (a folder of .whl files) or fetched with `pip download` into a temporary folder.
 #
 # Env: JEXTRACT_COMMIT  the openjdk/jextract commit your jextract was built from (recorded in
@@ -80,7 +80,7 @@ jx_version=$(jextract --version 2>&1)
   echo "libclang.version=$(echo "$jx_version" | sed -n 's/^LibClang version //p')"
   echo "generated.date=$(date -u +%Y-%m-%d)"
   # the CUDA lines belong to native/regen-cuda-bindings.sh: kept as they are
-  grep '^cuda\.\|^cublas\.\|^cudnn\.\|^nvrtc\.' "$root/native/VERSIONS" || true
+  grep '^cuda\.\|^cublas\.\|^cublaslt\.\|^cudnn\.\|^nvrtc\.' "$root/native/VERSIONS" || true
 } > "$work/VERSIONS"
 cp "$work/VERSIONS" "$root/native/VERSIONS"
 

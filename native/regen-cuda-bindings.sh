@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed CUDA bindings (bindings/src/main/java/org/lipa/bindings/{cudart,cublas,cudnn,nvrtc})
+# Regenerates the committed CUDA bindings (bindings/src/main/java/org/lipa/bindings/{cudart,cublas,cublaslt,cudnn,nvrtc})
 # from the argument files in native/jextract and rewrites the CUDA lines of native/VERSIONS. Called by
 # `native/regen-bindings.sh cuda`; see there for where the headers come from.
 set -euo pipefail
@@ -47,6 +47,7 @@ need() { # <folder> <header> <what sets it>
 }
 need "$cublas_inc" cublas_v2.h CUBLAS_INCLUDE
 need "$cublas_inc" cublas_api.h CUBLAS_INCLUDE
+need "$cublas_inc" cublasLt.h CUBLAS_INCLUDE
 need "$nvrtc_inc" nvrtc.h NVRTC_INCLUDE
 need "$cudnn_inc" cudnn.h CUDNN_INCLUDE
 need "$cudnn_inc" cudnn_version.h CUDNN_INCLUDE
@@ -59,9 +60,10 @@ gen() { # <lib> <header>
 }
 gen cudart "$cuda_inc/cuda_runtime_api.h"
 gen cublas "$cublas_inc/cublas_v2.h"
+gen cublaslt "$cublas_inc/cublasLt.h"
 gen cudnn "$cudnn_inc/cudnn.h"
 gen nvrtc "$nvrtc_inc/nvrtc.h"
-for lib in cudart cublas cudnn nvrtc; do
+for lib in cudart cublas cublaslt cudnn nvrtc; do
   rm -rf "${out:?}/org/lipa/bindings/$lib"
   mkdir -p "$out/org/lipa/bindings/$lib"
   cp "$work/out/org/lipa/bindings/$lib"/*.java "$out/org/lipa/bindings/$lib/"
@@ -70,12 +72,15 @@ done
 def() { sed -n "s/^#define $2 *\([0-9]*\).*/\1/p" "$1" | head -1; }
 cudart=$(def "$cuda_inc/cuda_runtime_api.h" CUDART_VERSION)
 {
-  grep -v '^cuda\.\|^cublas\.\|^cudnn\.\|^nvrtc\.' "$root/native/VERSIONS" || true
+  grep -v '^cuda\.\|^cublas\.\|^cublaslt\.\|^cudnn\.\|^nvrtc\.' "$root/native/VERSIONS" || true
   echo "cuda.runtime.version=$((cudart / 1000)).$(((cudart % 1000) / 10)) (cuda_runtime_api.h from $cuda_inc)"
-  echo "cublas.version=$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_MAJOR).$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_MINOR).$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_PATCH) (wheel $CUBLAS_WHEEL)"
+  cublas_version=$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_MAJOR).$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_MINOR).$(def "$cublas_inc/cublas_api.h" CUBLAS_VER_PATCH)
+  echo "cublas.version=$cublas_version (wheel $CUBLAS_WHEEL)"
+  # cublasLt.h has no version macros of its own: it ships in the cuBLAS wheel and is versioned with it
+  echo "cublaslt.version=$cublas_version (cublasLt.h from wheel $CUBLAS_WHEEL)"
   echo "cudnn.version=$(def "$cudnn_inc/cudnn_version.h" CUDNN_MAJOR).$(def "$cudnn_inc/cudnn_version.h" CUDNN_MINOR).$(def "$cudnn_inc/cudnn_version.h" CUDNN_PATCHLEVEL) (wheel $CUDNN_WHEEL)"
   echo "nvrtc.version=${NVRTC_WHEEL##*==} (wheel $NVRTC_WHEEL)"
   echo "cuda.generated.date=$(date -u +%Y-%m-%d)"
 } > "$work/VERSIONS"
 cp "$work/VERSIONS" "$root/native/VERSIONS"
-echo "regen-cuda-bindings: wrote $(find "$out/org/lipa/bindings"/{cudart,cublas,cudnn,nvrtc} -name '*.java' | wc -l) files and native/VERSIONS"
+echo "regen-cuda-bindings: wrote $(find "$out/org/lipa/bindings"/{cudart,cublas,cublaslt,cudnn,nvrtc} -name '*.java' | wc -l) files and native/VERSIONS"

@@ -11,15 +11,18 @@ import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 
 /**
- * Matrix products on cuBLAS ({@code cublasGemmStridedBatchedEx}), with batch broadcasting and an optional
- * bias.
+ * Matrix products on cuBLAS, with batch broadcasting and an optional bias: on cuBLASLt with a heuristically
+ * chosen algorithm ({@link CublasLtMatmul}) for bf16 and f32, on {@code cublasGemmStridedBatchedEx} where
+ * cuBLASLt has no algorithm for the layout (or with {@code -Dlipa.cuda.cublaslt=false}).
  *
  * <p>cuBLAS is column-major; a row-major {@code C = A B} is the column-major {@code C^T = B^T A^T}, so B is
  * passed first. Each operand is used in place when one of its last two strides is 1 (a transposed view
  * becomes cuBLAS's transpose flag) and its batch axes collapse to one stride (0 for a broadcast batch);
  * otherwise it is first copied contiguous. A bias is broadcast into C, which the product then adds to
  * ({@code beta = 1}). f32 computes in f32 (no TF32, as PyTorch's default; {@code -Dlipa.cuda.tf32=true}
- * allows it); bf16 operands accumulate in f32.
+ * allows it); bf16 operands accumulate in f32. A batch of products whose B is shared (batch stride 0, as in a
+ * linear layer on a 3-D input) and whose A's matrices follow each other in memory is one product with
+ * {@code batch * M} rows, as PyTorch folds it: one larger GEMM instead of a batch of small ones.
  *
  * <p>Thread safety: stateless; runs on the caller's handle and stream.
  */
@@ -66,8 +69,8 @@ final class CublasMatmul {
         }
     }
 
-    /** How cuBLAS reads one operand: its pointer, transpose flag, leading dimension and batch stride. */
-    private record Operand(MemorySegment data, int op, long ld, long batchStride) {
+    /** How cuBLAS reads one operand: its pointer, transpose flag, leading dimension and batch stride (elements). */
+    record Operand(MemorySegment data, int op, long ld, long batchStride) {
     }
 
     static void execute(GpuBackend gpu, Handles h, List<Tensor> in, Tensor c, Arena call) {
@@ -96,7 +99,16 @@ final class CublasMatmul {
         // C^T (n x m) = B^T (n x k) * A^T (k x m), column-major
         Operand ob = operand(gpu, h, b, batchShape, k, n, call);
         Operand oa = operand(gpu, h, a, batchShape, m, k, call);
+        if (batch > 1 && ob.batchStride == 0 && oa.op == CUBLAS_OP_N() && oa.batchStride == m * oa.ld) {
+            m *= batch; // A's batch of m x k matrices is one (batch * m) x k matrix; so is C's, contiguous
+            batch = 1;
+        }
         int type = cudaType(c.dtype());
+        // cuBLAS's A is our B, its B our A: its m x n (column-major) result is our n x m (row-major) C
+        if (CublasLtMatmul.ENABLED && c.dtype() != DType.F64
+                && CublasLtMatmul.run(h, type, ob, oa, n, m, k, batch, bias ? 1f : 0f, c.data())) {
+            return;
+        }
         try (Arena s = Arena.ofConfined()) {
             MemorySegment one = s.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
             MemorySegment beta = s.allocateFrom(ValueLayout.JAVA_FLOAT, bias ? 1f : 0f);

@@ -38,7 +38,7 @@ import org.lipa.tensor.TensorSpec;
 
 /**
  * The GPU backend: the same ops, and so the same JVP and VJP rules, on an NVIDIA GPU through the CUDA
- * runtime, cuBLAS (matmul), cuDNN (convolutions) and Lipa's own CUDA C kernels compiled by NVRTC
+ * runtime, cuBLAS and cuBLASLt (matmul), cuDNN (convolutions) and Lipa's own CUDA C kernels compiled by NVRTC
  * (elementwise, reductions, normalization, softmax, pooling), all called through the FFM API (no JNI).
  *
  * <p>Outputs live in device memory ({@link #memory()}): allocate them with {@link #allocate} (as
@@ -58,7 +58,7 @@ import org.lipa.tensor.TensorSpec;
  * }</pre>
  *
  * <p>Thread safety: {@code execute} may be called from any number of threads at once: each thread gets
- * its own stream, cuBLAS and cuDNN handles and workspace on first use (kept until {@link #close}). Work
+ * its own stream, cuBLAS, cuBLASLt and cuDNN handles and workspaces on first use (kept until {@link #close}). Work
  * is queued asynchronously on the calling thread's stream; copies to the host wait for it. A tensor
  * written on one thread and read by kernels on another needs {@link #synchronize()} in between.
  * {@code close} must not race with executions.
@@ -80,7 +80,8 @@ public final class GpuBackend implements Backend {
         this.memory = new DeviceAllocator(this, ordinal);
         this.kernels = Kernels.load(ordinal);
         this.name = "cuda:" + ordinal + " (" + kernels.arch() + ", CUDA " + Cuda.versionText(Cuda.runtimeVersion())
-                + ", cuBLAS " + CublasMatmul.version() + ", cuDNN " + CudnnConv.version() + ")";
+                + ", cuBLAS " + CublasMatmul.version() + (CublasLtMatmul.ENABLED ? ", cuBLASLt " + CublasLtMatmul.version() : ", cuBLASLt off")
+                + ", cuDNN " + CudnnConv.version() + ")";
     }
 
     /** Opens device 0. */

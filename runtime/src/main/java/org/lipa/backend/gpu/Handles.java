@@ -8,7 +8,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * What one thread computes with: its own CUDA stream, cuBLAS handle and cuDNN handle bound to that
- * stream, and a workspace that grows to the largest request. Made on a thread's first call and closed
+ * stream, a workspace that grows to the largest request, and its cuBLASLt handle with its own fixed
+ * workspace and matmul plans ({@link CublasLtMatmul.Context}). Made on a thread's first call and closed
  * with the backend, so concurrent threads never share a stream or a handle.
  *
  * <p>Thread safety: used by one thread at a time (its owner); closed by {@code GpuBackend.close}.
@@ -17,6 +18,7 @@ final class Handles implements AutoCloseable {
     final MemorySegment stream;
     final MemorySegment cublas;
     final MemorySegment cudnn;
+    final CublasLtMatmul.Context cublasLt;
     private MemorySegment workspace = MemorySegment.NULL;
     private long workspaceBytes;
 
@@ -25,6 +27,7 @@ final class Handles implements AutoCloseable {
         stream = Cuda.createStream();
         cublas = CublasMatmul.createHandle(stream);
         cudnn = CudnnConv.createHandle(stream);
+        cublasLt = new CublasLtMatmul.Context();
     }
 
     /** Device scratch of at least {@code bytes}, valid until the next call on this thread. */
@@ -50,6 +53,7 @@ final class Handles implements AutoCloseable {
         if (workspaceBytes > 0) {
             cudaFreeAsync(workspace, stream);
         }
+        cublasLt.close();
         CudnnConv.destroyHandle(cudnn);
         CublasMatmul.destroyHandle(cublas);
         Cuda.synchronize(stream);
