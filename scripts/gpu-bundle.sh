@@ -83,16 +83,23 @@ cat > "$out/run.sh" <<'RUN'
 # JAVA_OPTS (for example -Dlipa.gpu.fuzz.cases=5000) is passed to the JVM.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[ -x "$here/jdk/bin/java" ] || tar -C "$here" -xJf "$here/jdk.tar.xz"
-[ -f "$here/native/libdnnl.so.3" ] || xz -d -k "$here/native/libdnnl.so.3.xz"
-export LIPA_DNNL_LIBRARY="$here/native/libdnnl.so.3" LD_LIBRARY_PATH="$here/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# unpacked outside the bundle (which stays small enough to carry again), once per bundle contents
+rt=/tmp/lipa-gpu-bundle-$(cat "$here/jdk.tar.xz" "$here/native/libdnnl.so.3.xz" | cksum | cut -d' ' -f1)
+if [ ! -f "$rt/ready" ]; then
+  mkdir -p "$rt"
+  tar -C "$rt" -xJf "$here/jdk.tar.xz"
+  xz -dc "$here/native/libdnnl.so.3.xz" >"$rt/libdnnl.so.3"
+  cp "$here/native/libgomp.so.1" "$rt/"
+  touch "$rt/ready"
+fi
+export LIPA_DNNL_LIBRARY="$rt/libdnnl.so.3" LD_LIBRARY_PATH="$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cp=$(ls "$here"/lib/*.jar | grep -v console-standalone | tr '\n' ':')
-java=("$here/jdk/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -Djava.awt.headless=true ${JAVA_OPTS:-})
+java=("$rt/jdk/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -Djava.awt.headless=true ${JAVA_OPTS:-})
 cmd=${1:-}; shift || true
 case "$cmd" in
   test) exec "${java[@]}" -jar "$here"/lib/junit-platform-console-standalone-*.jar execute \
           --class-path "$here/test-classes/runtime:$here/test-classes/models:$cp" --details=tree --disable-banner "$@" ;;
-  bench) exec "${java[@]}" -cp "$cp" org.openjdk.jmh.Main -jvm "$here/jdk/bin/java" \
+  bench) exec "${java[@]}" -cp "$cp" org.openjdk.jmh.Main -jvm "$rt/jdk/bin/java" \
           -jvmArgsAppend "--enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-}" "$@" ;;
   lipa) exec "${java[@]}" -cp "$cp" org.lipa.models.cli.Main "$@" ;;
   java) exec "${java[@]}" -cp "$cp" "$@" ;;

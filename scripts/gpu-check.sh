@@ -60,8 +60,12 @@ micro() {
     -rf json -rff "$logs/gpubench-rows.json" >"$logs/gpubench-rows.log" 2>&1
   # the rows whose error bars were wider than their difference from PyTorch: three times the measurements
   "$run" bench 'GpuBench\.(mlpHvp|trainMlp)$' -f 1 -wi 3 -i 15 -rf json -rff "$logs/gpubench-long.json" >"$logs/gpubench-long.log" 2>&1
+  # the matmuls on the legacy cublasGemmStridedBatchedEx path, for the cuBLASLt path's gain
+  JAVA_OPTS=-Dlipa.cuda.cublaslt=false "$run" bench 'GpuBench\.matmul4096(F32|Bf16)$' -f 1 -wi 2 -i 5 \
+    -rf json -rff "$logs/gpubench-legacy.json" >"$logs/gpubench-legacy.log" 2>&1
   grep -E '^GpuBench\.' "$logs/gpubench-rows.log" "$logs/gpubench-long.log" | sed 's/^[^:]*://' | tee -a "$summary"
-  PYTHONUNBUFFERED=1 python3 bench/peers/pytorch/gpu.py --json --seconds 5 >"$logs/pytorch-gpu.jsonl" 2>"$logs/pytorch-gpu.err"
+  grep -E '^GpuBench\.' "$logs/gpubench-legacy.log" | sed 's/^/legacy cuBLAS path: /' | tee -a "$summary"
+  PYTHONUNBUFFERED=1 python3 bench/peers/pytorch/gpu.py --json --seconds 3 >"$logs/pytorch-gpu.jsonl" 2>"$logs/pytorch-gpu.err"
   note "pytorch gpu.py: exit $?"
   python3 - "$logs/pytorch-gpu.jsonl" <<'PY' | tee -a "$summary"
 import json, sys
@@ -125,6 +129,7 @@ analysis() {
 
 note "gpu-check $(date -u +%FT%TZ): $*"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader | tee -a "$summary"
+note "host: $(nproc) cores; fonts: $(fc-list 2>/dev/null | wc -l), libfontconfig: $(ldconfig -p | grep -c libfontconfig.so)"
 "$run" java -version 2>&1 | head -1 | tee -a "$summary"
 for phase in "$@"; do
   case "$phase" in

@@ -37,6 +37,8 @@ final class Kernels implements AutoCloseable {
     static final String SOURCE = "lipa_kernels.cu";
     /** Threads per block for the elementwise kernels. */
     static final int BLOCK = 256;
+    /** A kernel every build of the source has, looked up right after loading to prove the image good. */
+    static final String PROBE = "lipa_eltwise_f32";
 
     private final MemorySegment library;
     private final ConcurrentHashMap<String, MemorySegment> kernels = new ConcurrentHashMap<>();
@@ -86,7 +88,16 @@ final class Kernels implements AutoCloseable {
             MemorySegment lib = a.allocate(ValueLayout.ADDRESS);
             Cuda.check(cudaLibraryLoadData(lib, code, MemorySegment.NULL, MemorySegment.NULL, 0,
                     MemorySegment.NULL, MemorySegment.NULL, 0), "cudaLibraryLoadData(" + SOURCE + ", " + arch + ")");
-            return lib.get(ValueLayout.ADDRESS, 0);
+            MemorySegment library = lib.get(ValueLayout.ADDRESS, 0);
+            // with lazy module loading (CUDA's default) a damaged image loads without complaint and fails at the first
+            // kernel lookup: look one up now, so that load's caller can still compile again
+            MemorySegment k = a.allocate(ValueLayout.ADDRESS);
+            int status = cudaLibraryGetKernel(k, library, a.allocateFrom(PROBE));
+            if (status != cudaSuccess()) {
+                cudaLibraryUnload(library);
+                Cuda.check(status, "cudaLibraryGetKernel(" + PROBE + ") after loading " + SOURCE);
+            }
+            return library;
         }
     }
 
