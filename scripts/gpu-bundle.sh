@@ -2,8 +2,9 @@
 # Builds gpu-bundle/: what a GPU machine without a JDK needs to run Lipa's GPU tests and benchmarks.
 #   jdk.tar.xz     a jlink-trimmed Java runtime (the modules the jars use, see MODULES), native libraries
 #                  stripped and xz-compressed (24 MB instead of 48): run.sh unpacks it on first use
-#   lib/           the bindings, runtime and bench jars, oneDNN's jar, JMH, and JUnit's console launcher
-#                  (not the models' plotting and JSON libraries: nothing on the GPU needs them)
+#   lib/           the bindings, runtime, models and bench jars, oneDNN's jar, JMH, and JUnit's console launcher
+#                  (not the models' plotting and JSON libraries: nothing on the GPU needs them; the models jar
+#                  itself is for GpuAnalysisBench, which runs models' Hessian, Evaluation and Landscape)
 # Everything together stays under the 64 MiB a GPU machine is sent (about 60 MB).
 #   test-classes/  the runtime's test classes (GpuBackendTest and what it reuses)
 #   run.sh         gpu-bundle/run.sh test <junit console options> | bench <JMH options> | java <args>
@@ -30,7 +31,7 @@ find "$out/jdk" -name '*.so' -exec strip --strip-unneeded {} +
 tar -C "$out" -cJf "$out/jdk.tar.xz" jdk
 rm -rf "$out/jdk"
 mvn -o -q -B ${MVN_FLAGS:-} -f runtime/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out/lib"
-cp runtime/target/lipa-runtime-*.jar bench/target/lipa-bench-*.jar "$out/lib/"
+cp runtime/target/lipa-runtime-*.jar models/target/lipa-models-*.jar bench/target/lipa-bench-*.jar "$out/lib/"
 m2=${MAVEN_REPO_LOCAL:-$HOME/.m2/repository}
 for jar in org/openjdk/jmh/jmh-core net/sf/jopt-simple/jopt-simple org/apache/commons/commons-math3; do
   found=$(find "$m2/$jar" -name '*.jar' ! -name '*sources*' | sort -V | tail -1)
