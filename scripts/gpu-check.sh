@@ -112,11 +112,14 @@ report() {
 analysis() {
   local t0; t0=$(date +%s)
   if [ -f bench/peers/pytorch/gpu_analysis.py ]; then
-    timeout -k 5 "${ANALYSIS_TIMEOUT:-180}" "$run" bench 'GpuAnalysisBench' -f 1 -p device=gpu -rf json -rff "$logs/gpu-analysis.json" \
+    # shell words: ANALYSIS_JMH="-wi 1 -i 2" shortens the measurement, ANALYSIS_PY="--seconds 1" PyTorch's
+    # shellcheck disable=SC2086
+    timeout -k 5 "${ANALYSIS_TIMEOUT:-180}" "$run" bench 'GpuAnalysisBench' -f 1 -p device=gpu ${ANALYSIS_JMH:-} -rf json -rff "$logs/gpu-analysis.json" \
       >"$logs/gpu-analysis.log" 2>&1
     note "GpuAnalysisBench: exit $?"
-    grep -E '^GpuAnalysisBench\.|hvps|HVP' "$logs/gpu-analysis.log" | tail -30 | tee -a "$summary"
-    PYTHONUNBUFFERED=1 timeout -k 5 "${ANALYSIS_TIMEOUT:-180}" python3 bench/peers/pytorch/gpu_analysis.py --json \
+    grep -E '^GpuAnalysisBench\.|^# GpuAnalysisBench|Exception' "$logs/gpu-analysis.log" | tail -40 | tee -a "$summary"
+    # shellcheck disable=SC2086
+    PYTHONUNBUFFERED=1 timeout -k 5 "${ANALYSIS_TIMEOUT:-180}" python3 bench/peers/pytorch/gpu_analysis.py --json ${ANALYSIS_PY:-} \
       >"$logs/pytorch-gpu-analysis.jsonl" 2>"$logs/pytorch-gpu-analysis.err"
     note "pytorch gpu_analysis.py: exit $?"
     tail -30 "$logs/pytorch-gpu-analysis.jsonl" | tee -a "$summary"

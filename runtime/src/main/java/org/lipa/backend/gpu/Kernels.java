@@ -24,8 +24,9 @@ import org.lipa.bindings.cudart.dim3;
  *
  * <p>Compiling takes seconds, so the cubin is cached on disk under
  * {@code ${lipa.cache.dir:-${XDG_CACHE_HOME:-~/.cache}/lipa}/cuda/<sha256 of source, options and NVRTC
- * version>.cubin}, written atomically. A cache file the driver refuses to load (damaged, or written by
- * another toolchain) is deleted and compiled again, once; a fresh compile that still fails to load throws.
+ * version>.cubin}, written atomically with the SHA-256 of its contents at the end. A cache file whose digest does
+ * not match (truncated, damaged) is never given to the driver but compiled again; one the driver still refuses to
+ * load is deleted and compiled again, once; a fresh compile that still fails to load throws.
  *
  * <p>Arguments are packed as the kernels' C signatures declare them: a {@link MemorySegment} is a device
  * pointer, {@link Long} a {@code long long}, {@link Integer} an {@code int}, {@link Float} a
@@ -39,6 +40,7 @@ final class Kernels implements AutoCloseable {
     static final int BLOCK = 256;
     /** A kernel every build of the source has, looked up right after loading to prove the image good. */
     static final String PROBE = "lipa_eltwise_f32";
+    private static final int DIGEST_BYTES = 32;
 
     private final MemorySegment library;
     private final ConcurrentHashMap<String, MemorySegment> kernels = new ConcurrentHashMap<>();
@@ -198,22 +200,48 @@ final class Kernels implements AutoCloseable {
         return new String[] {"--gpu-architecture=" + arch, "-default-device", "--std=c++17"};
     }
 
-    /** The cached bytes, or null when there is no readable cache file. */
-    private static byte[] readCache(Path file) {
+    /**
+     * The cached cubin, or null when there is no cache file or it is not one this class wrote whole: the file ends
+     * with the SHA-256 of the bytes before it, checked here, because {@code cudaLibraryLoadData} takes no length and
+     * trusts an image's own headers: on the H200 the JVM ended without a report when a test gave it a cubin cut to a
+     * third of its length (the likeliest reading: the driver read past the end).
+     */
+    static byte[] readCache(Path file) {
+        byte[] all;
         try {
-            return Files.isRegularFile(file) ? Files.readAllBytes(file) : null;
+            if (!Files.isRegularFile(file)) {
+                return null;
+            }
+            all = Files.readAllBytes(file);
         } catch (IOException e) {
             return null; // unreadable: compile again
+        }
+        if (all.length <= DIGEST_BYTES) {
+            return null;
+        }
+        byte[] cubin = java.util.Arrays.copyOf(all, all.length - DIGEST_BYTES);
+        byte[] stored = java.util.Arrays.copyOfRange(all, all.length - DIGEST_BYTES, all.length);
+        return MessageDigest.isEqual(sha256(cubin), stored) ? cubin : null;
+    }
+
+    /** Writes {@code cubin} and its SHA-256 to {@code file} atomically (see {@link #readCache}). */
+    static void writeCache(Path file, byte[] cubin) throws IOException {
+        Files.createDirectories(file.getParent());
+        Path tmp = Files.createTempFile(file.getParent(), "kernels", ".tmp");
+        try {
+            byte[] all = java.util.Arrays.copyOf(cubin, cubin.length + DIGEST_BYTES);
+            System.arraycopy(sha256(cubin), 0, all, cubin.length, DIGEST_BYTES);
+            Files.write(tmp, all);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
     private static byte[] compileAndCache(String source, String[] options, Path file) {
         byte[] cubin = compile(source, options);
         try {
-            Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), "kernels", ".tmp");
-            Files.write(tmp, cubin);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            writeCache(file, cubin);
         } catch (IOException | UnsupportedOperationException e) {
             // a read-only cache only costs the next start a compile
         }
@@ -281,8 +309,12 @@ final class Kernels implements AutoCloseable {
     }
 
     private static String sha256(String s) {
+        return HexFormat.of().formatHex(sha256(s.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static byte[] sha256(byte[] bytes) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
         } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
