@@ -89,11 +89,11 @@ report() {
     esac
   done
   # headless Java2D needs fontconfig and a font: unpack the carried Debian packages where the image has none
-  if ! ldconfig -p | grep -q 'libfontconfig.so.1' || [ -z "$(fc-list 2>/dev/null | head -1)" ]; then
+  if ! ldconfig -p | grep -q 'libfontconfig.so.1' || [ -z "$(find /usr/share/fonts -name '*.ttf' 2>/dev/null | head -1)" ]; then
     if [ -n "${FONT_DEBS:-}" ]; then
       for d in "$FONT_DEBS"/*.deb; do dpkg -x "$d" /; done
       ldconfig
-      note "fonts: unpacked $(ls "$FONT_DEBS" | wc -l) packages ($(fc-list 2>/dev/null | wc -l) fonts now)"
+      note "fonts: unpacked $(ls "$FONT_DEBS" | wc -l) packages ($(find /usr/share/fonts -name "*.ttf" 2>/dev/null | wc -l) TrueType fonts now)"
     else
       note "fonts: none found and FONT_DEBS not set: the plots may fail"
     fi
@@ -132,7 +132,7 @@ analysis() {
 
 note "gpu-check $(date -u +%FT%TZ): $*"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader | tee -a "$summary"
-note "host: $(nproc) cores; fonts: $(fc-list 2>/dev/null | wc -l), libfontconfig: $(ldconfig -p | grep -c libfontconfig.so)"
+note "host: $(nproc) cores; TrueType fonts: $(find /usr/share/fonts -name "*.ttf" 2>/dev/null | wc -l), libfontconfig: $(ldconfig -p | grep -c libfontconfig.so)"
 "$run" java -version 2>&1 | head -1 | tee -a "$summary"
 for phase in "$@"; do
   case "$phase" in
