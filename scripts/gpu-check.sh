@@ -9,7 +9,10 @@
 #   scripts/gpu-check.sh micro     GpuBench against bench/peers/pytorch/gpu.py, side by side (the HVP and
 #                                  Adam-step rows measured longer)
 #   scripts/gpu-check.sh report    lipa report --device gpu, then --device cpu, on MNIST from $MNIST_DIR
-#                                  (IDX files, plain, .gz or .xz), and the report's figures compared
+#                                  (IDX files, plain, .gz or .xz), and the report's figures compared; the GPU
+#                                  image has no fonts for the plots: FONT_DEBS names a folder with Debian's
+#                                  packages, fetched here by `apt-get download fonts-dejavu-core libfontconfig1
+#                                  fontconfig-config libfreetype6 libpng16-16 libbrotli1 libexpat1`
 #   scripts/gpu-check.sh analysis  GpuAnalysisBench against bench/peers/pytorch/gpu_analysis.py
 # Several phases may be given; they run in the order given.
 set -uo pipefail
