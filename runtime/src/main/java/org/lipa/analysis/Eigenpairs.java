@@ -25,6 +25,8 @@ import java.util.Comparator;
  * @param which     the end of the spectrum asked for, and the order of the values
  * @param method    how they were computed
  * @param products  operator applications spent, the residual checks included
+ *
+ * <p>Thread safety: a record of arrays the solver filled; share it read-only (its arrays are not copied).
  */
 public record Eigenpairs(double[] values, double[] residuals, boolean[] converged, double[][] vectors, Which which,
                          SpectralMethod method, int products) {

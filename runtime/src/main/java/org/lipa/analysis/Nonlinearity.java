@@ -30,6 +30,8 @@ import org.lipa.ops.Ops;
  *
  * @param kind      which function
  * @param parameter leaky relu's negative slope, or softplus' sharpness beta; 0 for the others
+ *
+ * <p>Thread safety: an immutable record.
  */
 public record Nonlinearity(Kind kind, double parameter) {
     /** The functions. */

@@ -10,6 +10,8 @@ import java.util.Random;
  * <pre>{@code
  * double[] z = Probe.RADEMACHER.draw(new Random(seed), n);   // entries +-1
  * }</pre>
+ *
+ * <p>Thread safety: an enum, immutable.
  */
 public enum Probe {
     RADEMACHER, GAUSSIAN;

@@ -24,6 +24,8 @@ package org.lipa.analysis;
  * @param right     unit right singular vectors (length domainSize)
  * @param method    how they were computed
  * @param products  operator applications spent ({@code A v} and {@code A^T u} alike), the residual checks included
+ *
+ * <p>Thread safety: a record of arrays the solver filled; share it read-only (its arrays are not copied).
  */
 public record SingularValues(double[] values, double[] residuals, boolean[] converged, double[][] left, double[][] right,
                              SpectralMethod method, int products) {

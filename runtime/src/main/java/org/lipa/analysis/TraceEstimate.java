@@ -19,6 +19,8 @@ package org.lipa.analysis;
  * @param exact         whether the trace was computed exactly (up to rounding)
  * @param converged     whether the interval's half-width met the relative tolerance (always when exact)
  * @param values        each sample {@code z.Az} in order (the diagonal of A when exact)
+ *
+ * <p>Thread safety: a record of values the estimator filled; share it read-only (its sample array is not copied).
  */
 public record TraceEstimate(double mean, double standardError, double lower, double upper, double confidence, int samples,
                             boolean exact, boolean converged, double[] values) {

@@ -18,6 +18,8 @@ import org.lipa.tensor.Tensor;
  *     System.err.println(e.getMessage());   // "sqrt produced Infinity ... in step 7 of 12"
  * }
  * }</pre>
+ *
+ * <p>Thread safety: the switch is a volatile flag read by every check; checks themselves only read tensors.
  */
 public final class FiniteCheck {
     private static volatile boolean enabled = Boolean.getBoolean("lipa.checkFinite");

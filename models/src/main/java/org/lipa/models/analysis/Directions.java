@@ -20,6 +20,8 @@ import org.lipa.tensor.TensorSpec;
  * Weights d = Directions.filterNormalized(w, Directions.BiasPolicy.IGNORE, new Random(1));
  * Landscape.Curve c = Landscape.along(eval, w, d, Landscape.grid(-1, 1, 41), Landscape.Progress.NONE);
  * }</pre>
+ *
+ * <p>Thread safety: stateless static functions; a {@link java.util.Random} shared between threads makes the draws depend on their order.
  */
 public final class Directions {
     private Directions() {

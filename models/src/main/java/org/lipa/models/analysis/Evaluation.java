@@ -28,6 +28,8 @@ import org.lipa.tensor.TensorSpec;
  * Evaluation.Point p = eval.at(eval.current());     // mean loss and accuracy over 1024 examples
  * Weights g = eval.gradient(eval.current(), 0).gradient();     // on the first batch
  * }</pre>
+ *
+ * <p>Thread safety: {@link #at} and {@link #gradient} may be called from several threads at once: each call has its own arena, the traced graphs are shared and thread-safe, the gradient graph is made once under a lock; the batches and the module's buffers must not change meanwhile.
  */
 public final class Evaluation {
     /** Mean loss over the evaluation set and the fraction classified right ({@code NaN} when not a classifier). */

@@ -42,6 +42,8 @@ import org.lipa.tensor.TensorSpec;
  * GradientFlow.Profile g = flow.gradients(arena, p, x, y);        // g.signalRatio(): |dL/dh_0| / |dL/dh_L|
  * JacobianSpectrum s = flow.jacobian(arena, p, x, 4);              // s.meanSquared(), s.fractionWithin(0.5, 2)
  * }</pre>
+ *
+ * <p>Thread safety: the measuring methods may run on several threads at once, each with its own arena (the traced functions are shared and thread-safe); {@link #current} reads the module's parameters, which must not change meanwhile.
  */
 public final class GradientFlow {
     /** Where each hidden block has a skip connection and which normalization comes first in it. */

@@ -17,6 +17,8 @@ import java.util.List;
  * Landscape.Curve c = Landscape.line(eval, theta0, theta1, Landscape.grid(-0.5, 1.5, 41), Landscape.Progress.NONE);
  * Landscape.Projection path = Landscape.project(trajectory.points(), theta0, theta1);
  * }</pre>
+ *
+ * <p>Thread safety: stateless static functions; they are as safe as the {@link Evaluation} they are given.
  */
 public final class Landscape {
     private Landscape() {

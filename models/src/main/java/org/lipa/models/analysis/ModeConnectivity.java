@@ -20,6 +20,8 @@ import java.util.Random;
  * ModeConnectivity.Fit fit = ModeConnectivity.fitBezier(train, a, b, new ModeConnectivity.Settings(500, 1e-2, 0), Landscape.Progress.NONE);
  * Landscape.Curve curve = ModeConnectivity.bezier(eval, a, fit.control(), b, Landscape.grid(0, 1, 21), Landscape.Progress.NONE);
  * }</pre>
+ *
+ * <p>Thread safety: stateless static functions; they are as safe as the {@link Evaluation} they are given.
  */
 public final class ModeConnectivity {
     private ModeConnectivity() {

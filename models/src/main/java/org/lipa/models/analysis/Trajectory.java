@@ -21,6 +21,8 @@ import org.lipa.tensor.TensorSpec;
  * path.record();                                                  // the final weights
  * Trajectory.Pca pca = path.pca();
  * }</pre>
+ *
+ * <p>Thread safety: not thread-safe: {@link #record} appends to a list, call it from the training thread; read the points once training is done.
  */
 public final class Trajectory {
     private final Module module;

