@@ -35,13 +35,15 @@ static_assert(sizeof(View) == 136, "struct View must be 136 bytes (org.lipa.back
 
 typedef unsigned short lipa_bf16;
 
-// The op kinds are the ordinals of the Java enums.
-enum EltwiseKind {  // org.lipa.ops.Eltwise.Kind
-    ELT_RELU = 0, ELT_GELU_TANH, ELT_GELU_ERF, ELT_TANH, ELT_SIGMOID, ELT_ELU, ELT_SOFTPLUS, ELT_SWISH,
-    ELT_EXP, ELT_LOG, ELT_SQRT, ELT_SQUARE, ELT_ABS, ELT_CLIP, ELT_LINEAR
+// The op kinds' codes, each written out: org.lipa.backend.gpu.KernelCodes gives the same numbers for the Java
+// enums (org.lipa.ops.Eltwise.Kind, Binary.Kind, Reduce.Kind), and KernelCodesTest reads this file to check
+// that they agree. Never renumber a code: add new ones at the end.
+enum EltwiseKind {
+    ELT_RELU = 0, ELT_GELU_TANH = 1, ELT_GELU_ERF = 2, ELT_TANH = 3, ELT_SIGMOID = 4, ELT_ELU = 5, ELT_SOFTPLUS = 6,
+    ELT_SWISH = 7, ELT_EXP = 8, ELT_LOG = 9, ELT_SQRT = 10, ELT_SQUARE = 11, ELT_ABS = 12, ELT_CLIP = 13, ELT_LINEAR = 14
 };
-enum BinaryKind { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN };  // org.lipa.ops.Binary.Kind
-enum ReduceKind { RED_SUM = 0, RED_MEAN, RED_MAX, RED_MIN, RED_NORM_L2 };      // org.lipa.ops.Reduce.Kind
+enum BinaryKind { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3, BIN_MAX = 4, BIN_MIN = 5 };
+enum ReduceKind { RED_SUM = 0, RED_MEAN = 1, RED_MAX = 2, RED_MIN = 3, RED_NORM_L2 = 4 };
 enum NormMode { NORM_LAYER = 0, NORM_BATCH = 1, NORM_GROUP = 2 };
 
 #define LIPA_INF __int_as_float(0x7f800000)

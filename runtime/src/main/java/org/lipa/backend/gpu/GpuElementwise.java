@@ -31,20 +31,20 @@ final class GpuElementwise {
     static void eltwise(GpuBackend gpu, Handles h, Eltwise e, Tensor x, Tensor y) {
         View[] v = View.collapse(View.of(x));
         gpu.kernels().launch(h.stream, "lipa_eltwise_" + suffix(x.dtype()), y.size(), x.data(), v[0], y.data(), y.size(),
-                e.kind().ordinal(), (float) e.alpha(), (float) e.beta());
+                KernelCodes.of(e.kind()), (float) e.alpha(), (float) e.beta());
     }
 
     static void eltwiseGrad(GpuBackend gpu, Handles h, EltwiseGrad e, Tensor x, Tensor g, Tensor dx) {
         View[] v = View.collapse(View.of(x), View.of(g));
         gpu.kernels().launch(h.stream, "lipa_eltwise_grad_" + suffix(x.dtype()), dx.size(), x.data(), v[0], g.data(), v[1],
-                dx.data(), dx.size(), e.kind().ordinal(), (float) e.alpha(), (float) e.beta());
+                dx.data(), dx.size(), KernelCodes.of(e.kind()), (float) e.alpha(), (float) e.beta());
     }
 
     static void binary(GpuBackend gpu, Handles h, Binary b, Tensor a, Tensor c, Tensor out) {
         Shape s = out.shape();
         View[] v = View.collapse(View.of(a, s), View.of(c, s));
         gpu.kernels().launch(h.stream, "lipa_binary_" + suffix(out.dtype()), out.size(), a.data(), v[0], c.data(), v[1],
-                out.data(), out.size(), b.kind().ordinal());
+                out.data(), out.size(), KernelCodes.of(b.kind()));
     }
 
     /** {@code dst[i] = src[i]} converted to dst's dtype; src may broadcast to dst's shape, dst may be strided. */

@@ -66,7 +66,7 @@ final class GpuNorm {
         long size = prod(d, lead, d.length);
         MemorySegment gamma = in.size() == 3 ? dense(gpu, h, in.get(1), call).data() : MemorySegment.NULL;
         MemorySegment beta = in.size() == 3 ? dense(gpu, h, in.get(2), call).data() : MemorySegment.NULL;
-        norm(gpu, h, x, gamma, beta, out, rows, 1, size, 1, 0, op.eps(), rows, size);
+        norm(gpu, h, x, gamma, beta, out, rows, 1, size, 1, KernelCodes.NORM_LAYER, op.eps(), rows, size);
     }
 
     static void batchNorm(GpuBackend gpu, Handles h, BatchNorm op, List<Tensor> in, List<Tensor> out, Arena call) {
@@ -78,7 +78,7 @@ final class GpuNorm {
         Tensor gamma = dense(gpu, h, in.get(1), call);
         Tensor beta = dense(gpu, h, in.get(2), call);
         if (op.training()) {
-            norm(gpu, h, x, gamma.data(), beta.data(), out, n, c, s, 1, 1, op.eps(), c, n * s);
+            norm(gpu, h, x, gamma.data(), beta.data(), out, n, c, s, 1, KernelCodes.NORM_BATCH, op.eps(), c, n * s);
         } else {
             Tensor mean = dense(gpu, h, in.get(3), call);
             Tensor var = dense(gpu, h, in.get(4), call);
@@ -95,7 +95,7 @@ final class GpuNorm {
         long s = prod(d, 2, d.length);
         Tensor gamma = dense(gpu, h, in.get(1), call);
         Tensor beta = dense(gpu, h, in.get(2), call);
-        norm(gpu, h, x, gamma.data(), beta.data(), out, n, c, s, op.groups(), 2, op.eps(), n * op.groups(),
+        norm(gpu, h, x, gamma.data(), beta.data(), out, n, c, s, op.groups(), KernelCodes.NORM_GROUP, op.eps(), n * op.groups(),
                 c / op.groups() * s);
     }
 

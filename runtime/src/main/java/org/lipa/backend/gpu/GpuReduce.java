@@ -44,11 +44,11 @@ final class GpuReduce {
         String t = GpuElementwise.suffix(x.dtype());
         if (nInner < THREAD_LIMIT) {
             gpu.kernels().launch(h.stream, "lipa_reduce_thread_" + t, nOut, x.data(), outer, inner, out.data(), nOut, nInner,
-                    r.kind().ordinal());
+                    KernelCodes.of(r.kind()));
         } else {
             int block = nInner >= 4096 ? 512 : nInner >= 512 ? 256 : 128;
             gpu.kernels().launchBlocks(h.stream, "lipa_reduce_block_" + t, nOut, block, x.data(), outer, inner, out.data(), nOut,
-                    nInner, r.kind().ordinal());
+                    nInner, KernelCodes.of(r.kind()));
         }
     }
 }
