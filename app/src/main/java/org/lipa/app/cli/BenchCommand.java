@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.lipa.backend.cpu.CpuBackend;
-import org.lipa.models.experiments.Experiment;
-import org.lipa.models.experiments.Experiments;
-import org.lipa.models.report.Json;
+import org.lipa.app.experiments.Experiment;
+import org.lipa.app.experiments.Experiments;
+import org.lipa.app.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -12,7 +12,8 @@ import java.util.concurrent.Callable;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.GradientFlow;
 import org.lipa.models.analysis.GradientFlowSweep;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.GradientFlowPlots;
+import org.lipa.app.report.Json;
 import org.lipa.models.data.Mnist;
 import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
@@ -122,7 +123,7 @@ public final class GradflowCommand implements Callable<Integer> {
             List<GradientFlowSweep.Entry> entries = GradientFlowSweep.run(cpu, s, b.x(), b.y(), System.out::println);
             double measured = (System.nanoTime() - start) / 1e9;
             Files.createDirectories(out);
-            List<Path> pngs = plots ? GradientFlowSweep.plot(out, s, entries) : List.of();
+            List<Path> pngs = plots ? GradientFlowPlots.plot(out, s, entries) : List.of();
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("data", b.description());
             json.put("inputScale", inputScale);

@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -30,8 +30,8 @@ import org.lipa.models.io.SafeTensors;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
-import org.lipa.models.report.Charts;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.Charts;
+import org.lipa.app.report.Json;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

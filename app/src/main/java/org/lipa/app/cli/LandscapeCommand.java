@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -26,8 +26,8 @@ import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
-import org.lipa.models.report.Charts;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.Charts;
+import org.lipa.app.report.Json;
 import org.lipa.models.train.TrainingRun;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;

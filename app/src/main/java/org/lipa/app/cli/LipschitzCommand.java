@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -20,13 +20,13 @@ import org.lipa.analysis.OperatorNorm;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.models.analysis.FeedForwardNets;
 import org.lipa.models.analysis.LipschitzJson;
-import org.lipa.models.analysis.LipschitzPlots;
+import org.lipa.app.report.LipschitzPlots;
 import org.lipa.models.analysis.LipschitzReport;
 import org.lipa.models.io.NumPy;
 import org.lipa.models.io.SafeTensors;
 import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.Module;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.Json;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;

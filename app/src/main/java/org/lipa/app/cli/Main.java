@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

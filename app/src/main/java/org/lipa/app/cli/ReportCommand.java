@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -36,20 +36,21 @@ import org.lipa.models.analysis.ParameterLoss;
 import org.lipa.models.analysis.GradientFlowSweep;
 import org.lipa.models.analysis.FeedForwardNets;
 import org.lipa.models.analysis.LipschitzJson;
-import org.lipa.models.analysis.LipschitzPlots;
+import org.lipa.app.report.LipschitzPlots;
 import org.lipa.models.analysis.LipschitzReport;
 import org.lipa.models.analysis.Weights;
-import org.lipa.models.experiments.AttentionScale;
-import org.lipa.models.experiments.Experiment;
+import org.lipa.app.experiments.AttentionScale;
+import org.lipa.app.experiments.Experiment;
 import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.Module;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
-import org.lipa.models.report.Charts;
-import org.lipa.models.report.Html;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.Charts;
+import org.lipa.app.report.GradientFlowPlots;
+import org.lipa.app.report.Html;
+import org.lipa.app.report.Json;
 import org.lipa.models.train.TrainingRun;
 import org.lipa.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -461,7 +462,7 @@ public final class ReportCommand implements Callable<Integer> {
             entries = GradientFlowSweep.run(backend, settings, b.x(), b.y(), s -> { });
         }
         Path dir = out.resolve("gradflow");
-        GradientFlowSweep.plot(dir, settings, entries);
+        GradientFlowPlots.plot(dir, settings, entries);
         int deepest = depths.get(depths.size() - 1);
         page.heading("Gradient flow at initialization");
         page.paragraph("ReLU MLPs of width 64 and depth " + depths + " at initialization (LeCun, He and orthogonal weights, zero "

@@ -1,6 +1,6 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
-import static org.lipa.models.experiments.ExperimentSupport.f;
+import static org.lipa.app.experiments.ExperimentSupport.f;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -16,7 +16,7 @@ import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.TransformerBlock;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
-import org.lipa.models.report.Charts;
+import org.lipa.app.report.Charts;
 import org.lipa.tensor.Tensor;
 
 /**

@@ -1,4 +1,4 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -11,7 +11,7 @@ import java.util.Random;
 import org.lipa.analysis.Lipschitz;
 import org.lipa.autodiff.Differentiable;
 import org.lipa.models.nn.Attention;
-import org.lipa.models.report.Charts;
+import org.lipa.app.report.Charts;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;

@@ -1,4 +1,4 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -1,4 +1,4 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,7 +20,7 @@ import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.optim.Schedule;
-import org.lipa.models.report.Charts;
+import org.lipa.app.report.Charts;
 import org.lipa.models.train.TrainingRun;
 
 /**

@@ -1,4 +1,4 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -14,7 +14,7 @@ import org.lipa.models.analysis.GradientFlowSweep;
 import org.lipa.models.data.Mnist;
 import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
-import org.lipa.models.report.Charts;
+import org.lipa.app.report.Charts;
 
 /**
  * Plain against residual networks at initialization (He et al. 2016; Balduzzi et al. 2017): ReLU MLPs with He-normal

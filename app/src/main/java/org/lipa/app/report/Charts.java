@@ -1,4 +1,4 @@
-package org.lipa.models.report;
+package org.lipa.app.report;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package org.lipa.models.report;
+package org.lipa.app.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

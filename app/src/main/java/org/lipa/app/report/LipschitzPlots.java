@@ -1,9 +1,9 @@
-package org.lipa.models.analysis;
+package org.lipa.app.report;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.lipa.models.report.Charts;
+import org.lipa.models.analysis.LipschitzReport;
 
 /**
  * The Lipschitz report's figure: per module, the upper bound beside the largest local norm found.

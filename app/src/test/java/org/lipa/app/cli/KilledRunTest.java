@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.lipa.models.cli;
+package org.lipa.app.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lipa.analysis.Dense;
 import org.lipa.models.io.SafeTensors;
-import org.lipa.models.report.Json;
+import org.lipa.app.report.Json;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

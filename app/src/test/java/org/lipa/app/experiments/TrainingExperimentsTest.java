@@ -1,4 +1,4 @@
-package org.lipa.models.experiments;
+package org.lipa.app.experiments;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
