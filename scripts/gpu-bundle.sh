@@ -3,11 +3,12 @@
 # command line (lipa report --device gpu).
 #   jdk.tar.xz      a jlink-trimmed Java runtime (the modules the jars use, see MODULES), native libraries
 #                   stripped and xz-compressed (24 MB instead of 48): run.sh unpacks it on first use
-#   lib/            the bindings, runtime, models and bench jars and their dependencies, JMH, and JUnit's
+#   lib/            the bindings, runtime, models, app and bench jars and their dependencies, JMH, and JUnit's
 #                   console launcher; oneDNN's jar is left out (28 MB) ...
 #   native/         ... for its libdnnl.so.3 alone, xz-compressed (16 MB), and the libgomp it needs: run.sh
 #                   unpacks it and points LIPA_DNNL_LIBRARY at it
-#   test-classes/   the runtime's and the models' test classes (test-classes/runtime, test-classes/models)
+#   test-classes/   the runtime's and the models' test classes (test-classes/runtime, test-classes/models; the
+#                   GPU tests are there, none in app)
 #   run.sh          gpu-bundle/run.sh test <junit console options> | bench <JMH options> | lipa <command> | java <args>
 # Everything together stays under the 64 MiB a GPU machine is sent (about 50 MB), leaving room for data.
 #
@@ -26,7 +27,7 @@ export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
 # java.desktop for the report's PNG plots (XChart draws with Java2D, headless)
 MODULES=java.base,java.logging,java.management,jdk.management,jdk.jfr,jdk.unsupported,java.xml,java.desktop
 
-mvn -o -q -B ${MVN_FLAGS:-} -pl bindings,runtime,models,bench -am install -DskipTests
+mvn -o -q -B ${MVN_FLAGS:-} -pl bindings,runtime,models,app,bench -am install -DskipTests
 out="$root/gpu-bundle"
 # the two slow parts (xz of the Java runtime and of oneDNN: minutes on 2 cores) are kept in a cache keyed by
 # what they are made of, so a rebuild after a code change takes the Maven build and a copy
@@ -56,12 +57,13 @@ if [ ! -f "$cache/$dnnl_key/libdnnl.so.3.xz" ]; then
   xz -T0 -9 "$cache/$dnnl_key/libdnnl.so.3"
 fi
 cp "$cache/$dnnl_key/libdnnl.so.3.xz" "$cache/$dnnl_key/libgomp.so.1" "$out/native/"
-# the models' runtime dependencies include the runtime's; oneDNN travels as its library alone (below); XChart's
-# PDF and SVG writers (pdfbox, fontbox, graphics2d, VectorGraphics2D: 3.9 MB) are left out, since Lipa writes PNG
-mvn -o -q -B ${MVN_FLAGS:-} -f models/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+# the app's runtime dependencies include the models' and the runtime's; oneDNN travels as its library alone
+# (below); XChart's PDF and SVG writers (pdfbox, fontbox, graphics2d, VectorGraphics2D: 3.9 MB) are left out,
+# since Lipa writes PNG
+mvn -o -q -B ${MVN_FLAGS:-} -f app/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
   -DexcludeArtifactIds=dnnl,pdfbox,pdfbox-io,fontbox,graphics2d,VectorGraphics2D \
   -DoutputDirectory="$out/lib"
-cp models/target/lipa-models-*.jar bench/target/lipa-bench-*.jar "$out/lib/"
+cp models/target/lipa-models-*.jar app/target/lipa-app-*.jar bench/target/lipa-bench-*.jar "$out/lib/"
 for jar in org/openjdk/jmh/jmh-core net/sf/jopt-simple/jopt-simple org/apache/commons/commons-math3; do
   found=$(find "$m2/$jar" -name '*.jar' ! -name '*sources*' | sort -V | tail -1)
   [ -n "$found" ] || { echo "gpu-bundle: $jar is not in the local Maven repository" >&2; exit 1; }
@@ -101,7 +103,7 @@ case "$cmd" in
           --class-path "$here/test-classes/runtime:$here/test-classes/models:$cp" --details=tree --disable-banner "$@" ;;
   bench) exec "${java[@]}" -cp "$cp" org.openjdk.jmh.Main -jvm "$rt/jdk/bin/java" \
           -jvmArgsAppend "--enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-}" "$@" ;;
-  lipa) exec "${java[@]}" -cp "$cp" org.lipa.models.cli.Main "$@" ;;
+  lipa) exec "${java[@]}" -cp "$cp" org.lipa.app.cli.Main "$@" ;;
   java) exec "${java[@]}" -cp "$cp" "$@" ;;
   *) echo "usage: run.sh test|bench|lipa|java ..." >&2; exit 2 ;;
 esac

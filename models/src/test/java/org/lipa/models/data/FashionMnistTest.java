@@ -10,15 +10,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lipa.models.cli.Main;
 
 class FashionMnistTest {
     @TempDir
@@ -91,38 +88,6 @@ class FashionMnistTest {
         Files.write(f.resolve("t10k-images-idx3-ubyte"), idx(new int[] {2, 2, 2}, new byte[7]));
         String m = assertThrows(IOException.class, () -> FashionMnist.load(f)).getMessage();
         assertTrue(m.contains("t10k-images-idx3-ubyte"), m);
-    }
-
-    private static String[] capture(Runnable r) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new String[] {o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
-    }
-
-    @Test
-    void lipaDataReportsFashionMnist() throws IOException {
-        Path f = smallSet(dir.resolve("cli"));
-        int[] code = new int[1];
-        String[] io = capture(() -> code[0] = Main.run("data", "fashion-mnist", "--dir", f.toString()));
-        assertEquals(0, code[0], io[1]);
-        assertTrue(io[0].contains("Fashion-MNIST in " + f + ": 3 training and 2 test images of 4 pixels"), io[0]);
-        Path empty = Files.createDirectories(dir.resolve("empty"));
-        io = capture(() -> code[0] = Main.run("data", "fashion-mnist", "--dir", empty.toString()));
-        assertEquals(1, code[0]);
-        assertTrue(io[1].contains("apt-get install dataset-fashion-mnist"), io[1]);
-        io = capture(() -> code[0] = Main.run("data", "cifar"));
-        assertEquals(2, code[0]);
-        assertTrue(io[1].contains("known: mnist, fashion-mnist"), io[1]);
     }
 
     @Test
