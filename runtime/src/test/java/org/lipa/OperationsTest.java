@@ -28,10 +28,10 @@ import org.lipa.autodiff.Differentiable;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.backend.cpu.Dnnl;
 import org.lipa.backend.ref.RefBackend;
+import org.lipa.eval.Eager;
+import org.lipa.eval.FiniteCheck;
+import org.lipa.eval.NonFiniteException;
 import org.lipa.memory.HostMemory;
-import org.lipa.ops.Eager;
-import org.lipa.ops.FiniteCheck;
-import org.lipa.ops.NonFiniteException;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

@@ -9,7 +9,7 @@ import java.lang.foreign.Arena;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.lipa.backend.cpu.CpuBackend;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

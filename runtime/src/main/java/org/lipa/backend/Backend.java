@@ -35,8 +35,8 @@ public interface Backend extends AutoCloseable {
     void execute(Op op, List<Tensor> inputs, List<Tensor> outputs);
 
     /** Where this backend computes: its outputs (and inputs, except host ones it copies in) live there. */
-    default org.lipa.tensor.Device device() {
-        return org.lipa.tensor.Device.CPU;
+    default org.lipa.memory.Device device() {
+        return org.lipa.memory.Device.CPU;
     }
 
     /**

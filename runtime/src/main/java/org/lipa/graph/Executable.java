@@ -3,7 +3,6 @@ package org.lipa.graph;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CancellationException;
-import org.lipa.ops.FiniteCheck;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -14,6 +13,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.lipa.backend.Backend;
+import org.lipa.eval.Eager;
+import org.lipa.eval.FiniteCheck;
 import org.lipa.memory.HostMemory;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Shape;
@@ -252,7 +253,7 @@ public final class Executable {
                 in.add(env.get(n));
             }
             if (a.op() instanceof ViewOp v) {
-                env.put(a.outputs().get(0), ViewOp.viewOrCopy(v, in.get(0), backend, arena));
+                env.put(a.outputs().get(0), Eager.viewOrCopy(v, in.get(0), backend, arena));
                 continue;
             }
             List<Tensor> out = new ArrayList<>(a.outputs().size());

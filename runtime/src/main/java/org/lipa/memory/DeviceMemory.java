@@ -2,7 +2,6 @@ package org.lipa.memory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import org.lipa.tensor.Device;
 
 /**
  * Memory of an accelerator: allocations whose addresses are device pointers, and the explicit copies

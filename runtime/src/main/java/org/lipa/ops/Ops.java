@@ -9,7 +9,7 @@ import org.lipa.tensor.TensorSpec;
 
 /**
  * The op facade: one method per operation, building the op record and applying it to values of
- * type {@code T}. {@link Eager} applies ops to concrete tensors at once; the graph layer applies the
+ * type {@code T}. {@link org.lipa.eval.Eager} applies ops to concrete tensors at once; the graph layer applies the
  * same methods to symbolic values while tracing, so a model written against {@code Ops<T>} runs
  * either way.
  *

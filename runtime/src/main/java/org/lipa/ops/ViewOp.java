@@ -15,23 +15,6 @@ public sealed interface ViewOp extends Op permits ViewOp.Reshape, ViewOp.Permute
     /** The view of {@code x} this op denotes. */
     Tensor view(Tensor x);
 
-    /**
-     * The view of {@code x}, or, for a reshape its strides do not allow, the reshape of a contiguous copy
-     * that {@code backend} makes in {@code arena} (as PyTorch's {@code reshape} does).
-     */
-    static Tensor viewOrCopy(ViewOp op, Tensor x, org.lipa.backend.Backend backend, java.lang.foreign.Arena arena) {
-        if (op instanceof Reshape r && !x.isContiguous()) {
-            try {
-                return r.view(x);
-            } catch (IllegalArgumentException notAView) {
-                Tensor copy = backend.allocate(arena, x.spec());
-                backend.execute(new Cast(x.dtype()), List.of(x), List.of(copy));
-                return r.view(copy);
-            }
-        }
-        return op.view(x);
-    }
-
     /** Same elements, new shape (row-major order). Dimensions are explicit; -1 is resolved by the facade. */
     record Reshape(org.lipa.tensor.Shape shape) implements ViewOp {
         @Override

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
+import org.lipa.memory.Device;
 import org.lipa.memory.DeviceMemory;
 import org.lipa.memory.HostMemory;
 

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.lipa.backend.ref.RefBackend;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.lipa.backend.Backend;
 import org.lipa.backend.cpu.CpuBackend;
 import org.lipa.backend.ref.RefBackend;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.ops.Ops;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Shape;

@@ -14,6 +14,7 @@ import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.lipa.memory.Device;
 import org.lipa.memory.HostMemory;
 
 class TensorTest {

@@ -101,7 +101,7 @@ public final class SpectralNorm implements LinearMap {
     }
 
     /** Runs {@code steps} power iterations on the current weight, eagerly, updating {@code weight_u}; returns sigma. */
-    public double warmUp(org.lipa.ops.Eager ops, int steps) {
+    public double warmUp(org.lipa.eval.Eager ops, int steps) {
         Tensor w = params.get("weight_orig");
         Tensor u = buffers.get("weight_u");
         double sigma = 0;

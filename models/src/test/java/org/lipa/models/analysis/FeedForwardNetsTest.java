@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.lipa.analysis.FeedForward;
 import org.lipa.analysis.Nonlinearity;
 import org.lipa.backend.ref.RefBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Sequential;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

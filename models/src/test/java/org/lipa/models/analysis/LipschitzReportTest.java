@@ -17,6 +17,7 @@ import org.lipa.analysis.Lipschitz;
 import org.lipa.analysis.LowerBoundSearch;
 import org.lipa.analysis.NetworkBounds;
 import org.lipa.backend.ref.RefBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Attention;
@@ -26,7 +27,6 @@ import org.lipa.models.nn.ForwardHooks;
 import org.lipa.models.nn.Linear;
 import org.lipa.models.nn.Reshape;
 import org.lipa.models.nn.Sequential;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

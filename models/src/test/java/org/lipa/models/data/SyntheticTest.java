@@ -13,11 +13,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Sequential;
 import org.lipa.models.optim.Optimizer;
 import org.lipa.models.train.Trainer;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.Tensor;
 
 class SyntheticTest {

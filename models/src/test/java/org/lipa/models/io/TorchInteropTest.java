@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.lipa.backend.ref.RefBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.arch.ResNet;
 import org.lipa.models.arch.VisionTransformer;
 import org.lipa.models.init.Init;
@@ -24,7 +25,6 @@ import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Attention;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.Tensor;
 
 /**

@@ -19,12 +19,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 import org.lipa.backend.ref.RefBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.arch.Mlp;
 import org.lipa.models.arch.ResNet;
 import org.lipa.models.arch.SequenceTransformer;
 import org.lipa.models.arch.VisionTransformer;
 import org.lipa.models.init.Init;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.Shape;
 import org.lipa.tensor.Tensor;
 

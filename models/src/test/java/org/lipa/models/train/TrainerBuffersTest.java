@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.lipa.backend.cpu.CpuBackend;
+import org.lipa.eval.Eager;
 import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.BatchNorm;
@@ -19,7 +20,6 @@ import org.lipa.models.nn.Linear;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Sequential;
 import org.lipa.models.optim.Optimizer;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.Tensor;
 
 /** A traced training step stores the buffers its forward pass updates: running statistics and random keys. */

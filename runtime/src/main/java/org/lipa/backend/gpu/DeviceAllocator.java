@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.lipa.memory.Device;
 import org.lipa.memory.DeviceMemory;
-import org.lipa.tensor.Device;
 
 /**
  * Device memory for tensors: a caching allocator on CUDA's stream-ordered memory pool.

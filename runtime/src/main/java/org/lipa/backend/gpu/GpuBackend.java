@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.lipa.backend.Backend;
+import org.lipa.memory.Device;
 import org.lipa.memory.DeviceMemory;
 import org.lipa.ops.BatchNorm;
 import org.lipa.ops.Binary;
@@ -32,7 +33,6 @@ import org.lipa.ops.Softmax;
 import org.lipa.ops.SoftmaxGrad;
 import org.lipa.ops.ViewOp;
 import org.lipa.tensor.DType;
-import org.lipa.tensor.Device;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
@@ -281,7 +281,7 @@ public final class GpuBackend implements Backend {
      */
     private void composite(org.lipa.ops.Composite op, List<Tensor> in, List<Tensor> out) {
         try (Arena tmp = Arena.ofConfined()) {
-            List<Tensor> r = op.decompose(new org.lipa.ops.Eager(this, tmp), in);
+            List<Tensor> r = op.decompose(new org.lipa.eval.Eager(this, tmp), in);
             Handles h = handles();
             for (int i = 0; i < out.size(); i++) {
                 GpuElementwise.copy(this, h, r.get(i), out.get(i));

@@ -77,7 +77,7 @@ public final class RefBackend implements Backend {
     private void composite(org.lipa.ops.Composite op, List<Tensor> inputs, List<Tensor> outputs) {
         try (java.lang.foreign.Arena tmp = java.lang.foreign.Arena.ofConfined()) {
             List<Tensor> wide = inputs.stream().map(t -> t.to(tmp, org.lipa.tensor.DType.F64)).toList();
-            List<Tensor> r = op.decompose(new org.lipa.ops.Eager(this, tmp), wide);
+            List<Tensor> r = op.decompose(new org.lipa.eval.Eager(this, tmp), wide);
             for (int i = 0; i < outputs.size(); i++) {
                 outputs.get(i).copyFrom(r.get(i));
             }

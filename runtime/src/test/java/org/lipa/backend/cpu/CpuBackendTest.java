@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.ops.Eltwise;
 import org.lipa.ops.MatMul;
 import org.lipa.tensor.DType;

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.tensor.Tensor;
 
 /**

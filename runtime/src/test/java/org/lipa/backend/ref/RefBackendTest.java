@@ -10,7 +10,7 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.lipa.ops.Eager;
+import org.lipa.eval.Eager;
 import org.lipa.ops.Hw;
 import org.lipa.ops.Pool2d;
 import org.lipa.tensor.DType;

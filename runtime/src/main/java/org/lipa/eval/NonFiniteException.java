@@ -1,4 +1,6 @@
-package org.lipa.ops;
+package org.lipa.eval;
+
+import org.lipa.ops.Op;
 
 /**
  * Thrown in {@link FiniteCheck}'s mode by the first op whose output holds NaN or an infinity.

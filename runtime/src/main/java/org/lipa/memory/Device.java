@@ -1,4 +1,4 @@
-package org.lipa.tensor;
+package org.lipa.memory;
 
 /**
  * Where a tensor's bytes live.

@@ -1,6 +1,7 @@
-package org.lipa.ops;
+package org.lipa.eval;
 
 import java.util.List;
+import org.lipa.ops.Op;
 import org.lipa.tensor.DType;
 import org.lipa.tensor.Tensor;
 

@@ -1,10 +1,14 @@
-package org.lipa.ops;
+package org.lipa.eval;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.lipa.backend.Backend;
+import org.lipa.ops.Cast;
+import org.lipa.ops.Op;
+import org.lipa.ops.Ops;
+import org.lipa.ops.ViewOp;
 import org.lipa.tensor.Tensor;
 import org.lipa.tensor.TensorSpec;
 
@@ -54,7 +58,7 @@ public final class Eager extends Ops<Tensor> {
         if (op instanceof ViewOp view) {
             Tensor x = inputs.get(0);
             x.checkAlive(op.name() + " input");
-            return List.of(ViewOp.viewOrCopy(view, x, backend, arena));
+            return List.of(viewOrCopy(view, x, backend, arena));
         }
         List<Tensor> outputs = new ArrayList<>(outSpecs.size());
         for (TensorSpec s : outSpecs) {
@@ -68,5 +72,22 @@ public final class Eager extends Ops<Tensor> {
             FiniteCheck.check(op, inputs, outputs, "(eager)");
         }
         return outputs;
+    }
+
+    /**
+     * The view of {@code x}, or, for a reshape its strides do not allow, the reshape of a contiguous copy
+     * that {@code backend} makes in {@code arena} (as PyTorch's {@code reshape} does).
+     */
+    public static Tensor viewOrCopy(ViewOp op, Tensor x, Backend backend, Arena arena) {
+        if (op instanceof ViewOp.Reshape r && !x.isContiguous()) {
+            try {
+                return r.view(x);
+            } catch (IllegalArgumentException notAView) {
+                Tensor copy = backend.allocate(arena, x.spec());
+                backend.execute(new Cast(x.dtype()), List.of(x), List.of(copy));
+                return r.view(copy);
+            }
+        }
+        return op.view(x);
     }
 }

@@ -1,4 +1,4 @@
-package org.lipa.models.init;
+package org.lipa.models.arch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,10 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.lipa.backend.ref.RefBackend;
-import org.lipa.models.arch.ResNet;
+import org.lipa.eval.Eager;
+import org.lipa.models.init.Init;
 import org.lipa.models.nn.Activation;
 import org.lipa.models.nn.Sequential;
-import org.lipa.ops.Eager;
 import org.lipa.tensor.Tensor;
 
 /** Whole-model initializers: the variance each scheme promises, LSUV's unit variances, Fixup's zeros and scales. */

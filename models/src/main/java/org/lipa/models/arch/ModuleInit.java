@@ -1,4 +1,4 @@
-package org.lipa.models.init;
+package org.lipa.models.arch;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.lipa.backend.Backend;
-import org.lipa.models.arch.ResNet;
+import org.lipa.eval.Eager;
+import org.lipa.models.init.Init;
 import org.lipa.models.nn.Conv2d;
 import org.lipa.models.nn.Module;
-import org.lipa.ops.Eager;
 import org.lipa.ops.MatMul;
 import org.lipa.ops.Op;
 import org.lipa.ops.Ops;
