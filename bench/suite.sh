@@ -45,7 +45,7 @@ say() { echo "suite.sh: $*" >&2; }
 
 say "building Lipa"
 # shellcheck disable=SC2086
-mvn -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -Dmaven.test.skip=true package >&2
+"$root/mvnw" -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -Dmaven.test.skip=true package >&2
 cp="$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")"
 java --enable-native-access=ALL-UNNAMED -cp "$cp" org.lipa.bench.Machine > "$out/machine.json"
 lib=$(sed -n 's/.*"onednn_library":"\([^"]*\)".*/\1/p' "$out/machine.json")
@@ -82,7 +82,7 @@ if [ "$peers" = 1 ]; then
   say "JVM peers (Maven profile peers: ND4J, DJL)"
   # built into bench/target/peers (see the profile in bench/pom.xml); bench/target stays the normal build's
   # shellcheck disable=SC2086
-  mvn -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -P peers -pl bench -Dmaven.test.skip=true package >&2
+  "$root/mvnw" -B -ntp -q -f "$root/pom.xml" ${MVN_FLAGS:-} -P peers -pl bench -Dmaven.test.skip=true package >&2
   cp_peers="$root/bench/target/peers/classes:$(cat "$root/bench/target/peers/classpath.txt")"
   java -cp "$cp_peers" org.openjdk.jmh.Main 'org\.lipa\.bench\.peers\.' "${jmh_opts[@]}" -rf json -rff "$out/jmh-peers.json" \
     -jvmArgsAppend "--enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=$OMP_NUM_THREADS -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2" \
