@@ -61,7 +61,7 @@ public class GpuBench {
     private Tensor x;
     private Tensor v;
     private Tensor u;
-    private Differentiable.LinearMap jvp;
+    private Differentiable.Linearization jvp;
     private Differentiable.Pullback vjp;
     private Differentiable loss;
     private Executable trainStep;

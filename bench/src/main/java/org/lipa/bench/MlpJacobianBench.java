@@ -49,7 +49,7 @@ public class MlpJacobianBench {
     private Tensor x;
     private Tensor v;
     private Tensor u;
-    private Differentiable.LinearMap jvp;
+    private Differentiable.Linearization jvp;
     private Differentiable.Pullback vjp;
     private Differentiable loss;
     private Tensor target;

@@ -247,7 +247,7 @@ public interface LinearOperator {
      * pass. {@code arena} keeps that pass and must stay open while the operator is used.
      */
     static LinearOperator jacobian(Differentiable f, Arena arena, List<Tensor> x, int in, int out) {
-        Differentiable.LinearMap lin = f.linearize(arena, x);
+        Differentiable.Linearization lin = f.linearize(arena, x);
         Differentiable.Pullback back = f.vjp(arena, x);
         List<TensorSpec> ins = f.graph().inputs().stream().map(n -> n.spec()).toList();
         List<TensorSpec> outs = f.graph().outputs().stream().map(n -> n.spec()).toList();

@@ -28,7 +28,7 @@ import org.lipa.tensor.TensorSpec;
  * {@link Ascent} for custom searches.
  *
  * <pre>{@code
- * Lipschitz.Report r = Lipschitz.analyze(net, data, Lipschitz.Options.defaults());
+ * Lipschitz.Bracket r = Lipschitz.analyze(net, data, Lipschitz.Options.defaults());
  * System.out.println(r.lowerBound() + " <= L <= " + r.upperBound() + " (" + r.upper().method() + ")");
  * }</pre>
  *
@@ -70,7 +70,7 @@ public final class Lipschitz {
      * @param upper       the smallest certified upper bound
      * @param layers      each linear layer's spectral norm: its value and a certified upper bound
      */
-    public record Report(LowerBoundSearch.Result lower, List<NetworkBounds.Bound> upperBounds, NetworkBounds.Bound upper,
+    public record Bracket(LowerBoundSearch.Result lower, List<NetworkBounds.Bound> upperBounds, NetworkBounds.Bound upper,
                          List<OperatorNorm.Bound> layers) {
         public double lowerBound() {
             return lower.value();
@@ -90,11 +90,11 @@ public final class Lipschitz {
      * Brackets the Lipschitz constant of {@code net}, the lower-bound search starting from {@code data}
      * (points of the input size; may be empty).
      */
-    public static Report analyze(FeedForward net, List<double[]> data, Options o) {
+    public static Bracket analyze(FeedForward net, List<double[]> data, Options o) {
         List<OperatorNorm.Bound> layers = NetworkBounds.layerNorms(net);
         List<NetworkBounds.Bound> upper = NetworkBounds.compute(net, layers, o.upper());
         LowerBoundSearch.Result lower = LowerBoundSearch.search(net, data, o.lower(), o.progress());
-        return new Report(lower, upper, NetworkBounds.bestCertified(upper), layers);
+        return new Bracket(lower, upper, NetworkBounds.bestCertified(upper), layers);
     }
 
     /**

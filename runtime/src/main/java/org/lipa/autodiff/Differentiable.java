@@ -119,11 +119,11 @@ public final class Differentiable {
     }
 
     /** The linearization at a point: {@code v -> J v}, reusing the forward pass. */
-    public static final class LinearMap {
+    public static final class Linearization {
         private final List<Tensor> outputs;
         private final Executable map;
 
-        private LinearMap(List<Tensor> outputs, Executable map) {
+        private Linearization(List<Tensor> outputs, Executable map) {
             this.outputs = outputs;
             this.map = map;
         }
@@ -140,11 +140,11 @@ public final class Differentiable {
     }
 
     /** Linearizes at {@code x}; {@code arena} and {@code x} must stay open while the map is used. */
-    public LinearMap linearize(Arena arena, List<Tensor> x) {
+    public Linearization linearize(Arena arena, List<Tensor> x) {
         Graph residual = jvpGraph().partial(x, backend, arena);
         Executable map = residual.compile(backend);
         List<Tensor> all = map.run(arena, zeros(arena, graph.inputs()));
-        return new LinearMap(List.copyOf(all.subList(0, graph.outputs().size())), map);
+        return new Linearization(List.copyOf(all.subList(0, graph.outputs().size())), map);
     }
 
     /** The gradient of a scalar function with respect to every input. */
@@ -172,7 +172,7 @@ public final class Differentiable {
      * element): a {@code [outputSize, inputSize]} f64 tensor. For small problems.
      */
     public Tensor jacfwd(Arena arena, List<Tensor> x, int out, int in) {
-        LinearMap lin = linearize(arena, x);
+        Linearization lin = linearize(arena, x);
         TensorSpec is = graph.inputs().get(in).spec();
         int n = Math.toIntExact(is.shape().size());
         int m = Math.toIntExact(graph.outputs().get(out).spec().shape().size());

@@ -58,7 +58,7 @@ class DocsExampleTest {
             for (int i = 0; i < 8; i++) {
                 data.add(random(arena, r, 1, 1, 20).toDoubleArray());
             }
-            Lipschitz.Report rep = Lipschitz.analyze(net, data, Lipschitz.Options.defaults());
+            Lipschitz.Bracket rep = Lipschitz.analyze(net, data, Lipschitz.Options.defaults());
             assertTrue(rep.lowerBound() <= rep.upperBound(), rep.lowerBound() + " vs " + rep.upperBound());
             assertTrue(rep.lowerBound() >= s.sigma() * (1 - 1e-3), "at least the local norm at x");
             assertTrue(rep.gap() >= 1);

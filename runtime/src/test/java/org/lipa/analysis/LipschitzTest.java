@@ -22,7 +22,7 @@ class LipschitzTest {
     @Test
     void theBracketHoldsTheDenseSearchAndItsEndsAreLabelled() {
         FeedForward net = ReferenceNets.random(4, Nonlinearity.RELU, 1.6, 0.4, 6, 12, 12, 3);
-        Lipschitz.Report r = Lipschitz.analyze(net, List.of(), Lipschitz.Options.defaults());
+        Lipschitz.Bracket r = Lipschitz.analyze(net, List.of(), Lipschitz.Options.defaults());
         double search = LipSdpTest.denseSearch(net, new Random(1), 2000);
         assertTrue(r.lowerBound() >= search * (1 - 1e-9), "the search " + r.lowerBound() + " is no worse than random points " + search);
         for (NetworkBounds.Bound b : r.upperBounds()) {
@@ -44,7 +44,7 @@ class LipschitzTest {
 
     @Test
     void onLipSdpsPositiveNetworkBothEndsMeetAtTheConstant() {
-        Lipschitz.Report r = Lipschitz.analyze(ReferenceNets.lipSdpRandom(), List.of(), Lipschitz.Options.defaults());
+        Lipschitz.Bracket r = Lipschitz.analyze(ReferenceNets.lipSdpRandom(), List.of(), Lipschitz.Options.defaults());
         assertEquals(36.48222959637795, r.lowerBound(), 1e-9 * 36.48);
         assertTrue(r.gap() < 1 + 1e-7, "gap " + r.gap());
     }

@@ -70,7 +70,7 @@ class DifferentiableTest {
     }
 
     @Test
-    void pullbackAndLinearMapAreReusedAndAgree() {
+    void pullbackAndLinearizationAreReusedAndAgree() {
         try (Arena a = Arena.ofConfined()) {
             Random r = new Random(12);
             Tensor m = normal(a, r, 4, 3);
@@ -78,7 +78,7 @@ class DifferentiableTest {
                     (ops, in) -> List.of(ops.tanh(ops.reshape(ops.matmul(ops.constant(m), ops.reshape(in.get(0), 3, 1)), 4))));
             Tensor x = normal(a, r, 3);
             Differentiable.Pullback back = f.vjp(a, List.of(x));
-            Differentiable.LinearMap lin = f.linearize(a, List.of(x));
+            Differentiable.Linearization lin = f.linearize(a, List.of(x));
             assertArrayEquals(f.apply(a, List.of(x)).get(0).toDoubleArray(), back.outputs().get(0).toDoubleArray(), 1e-15);
             assertArrayEquals(back.outputs().get(0).toDoubleArray(), lin.outputs().get(0).toDoubleArray(), 1e-15);
             for (int k = 0; k < 5; k++) {

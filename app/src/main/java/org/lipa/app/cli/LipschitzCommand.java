@@ -161,7 +161,7 @@ public final class LipschitzCommand implements Callable<Integer> {
         List<double[]> starts = startingPoints(net.inputSize());
         Lipschitz.Options options = bracketOptions();
         long t0 = System.nanoTime();
-        Lipschitz.Report r = Lipschitz.analyze(net, starts, options);
+        Lipschitz.Bracket r = Lipschitz.analyze(net, starts, options);
         double total = (System.nanoTime() - t0) / 1e9;
         print(net, r, total);
         Map<String, Object> doc = new LinkedHashMap<>(LipschitzJson.of(net, r));
@@ -217,7 +217,7 @@ public final class LipschitzCommand implements Callable<Integer> {
         return starts;
     }
 
-    private static void print(FeedForward net, Lipschitz.Report r, double seconds) {
+    private static void print(FeedForward net, Lipschitz.Bracket r, double seconds) {
         System.out.printf(Locale.ROOT, "network %s, activation %s (slopes in [%.6g, %.6g])%n", widths(net), net.activation(),
                 net.activation().slopeLower(), net.activation().slopeUpper());
         System.out.printf(Locale.ROOT, "%-16s %16s  %-10s %9s  %s%n", "method", "value", "guarantee", "seconds", "how");
@@ -275,7 +275,7 @@ public final class LipschitzCommand implements Callable<Integer> {
             Tensor x = examples(arena, task, examples, seed);
             long t0 = System.nanoTime();
             Lipschitz.Options ff = bracketOptions();
-            LipschitzReport.Report r = LipschitzReport.measure(cpu, net, x, new LipschitzReport.Options(depth, examples,
+            LipschitzReport.Result r = LipschitzReport.measure(cpu, net, x, new LipschitzReport.Options(depth, examples,
                     new Lipschitz.SearchOptions(tolerance, maxIterations, ascentSteps, 0.05, seed), ff));
             double secs = (System.nanoTime() - t0) / 1e9;
             System.out.printf(Locale.ROOT, "%-28s %-14s %12s %-10s %12s  %s%n", "module", "type", "upper", "guarantee", "local", "upper from");

@@ -126,9 +126,9 @@ public final class ReportCommand implements Callable<Integer> {
                     "parameters", net.parameters().values().stream().mapToLong(Tensor::size).sum()));
             Tensor examples = LipschitzCommand.examples(arena, task, quick ? 4 : 16, seed);
 
-            LipschitzReport.Report before = timed("lipschitz_init", () -> lipschitz(backend, net, examples));
+            LipschitzReport.Result before = timed("lipschitz_init", () -> lipschitz(backend, net, examples));
             Training training = timed("training", () -> train(backend, net, arena, task));
-            LipschitzReport.Report after = timed("lipschitz_trained", () -> lipschitz(backend, net, examples));
+            LipschitzReport.Result after = timed("lipschitz_trained", () -> lipschitz(backend, net, examples));
             timed("lipschitz_section", () -> lipschitzSection(net, before, after));
             timed("hessian", () -> hessianSection(backend, net, task));
             timed("landscape", () -> landscapeSection(backend, net, task, training));
@@ -242,18 +242,18 @@ public final class ReportCommand implements Callable<Integer> {
         return new Training(path, losses, history);
     }
 
-    private LipschitzReport.Report lipschitz(Backend backend, Module net, Tensor examples) {
+    private LipschitzReport.Result lipschitz(Backend backend, Module net, Tensor examples) {
         // a plain MLP also gets the certified bracket; its budget keeps the report to minutes (lipa lipschitz takes more time)
         Lipschitz.Options bracket = new Lipschitz.Options(new NetworkBounds.Options(true,
                 LipSdp.Options.layer().withBudget(100, quick ? 1 : 4), LipSdp.Options.neuron().withBudget(1000, quick ? 3 : 15), s -> { }),
                 LowerBoundSearch.Options.defaults().withMaxEvaluations(quick ? 300 : 3000).withSeed(seed), s -> { });
-        LipschitzReport.Report r = LipschitzReport.measure(backend, net, examples, new LipschitzReport.Options(1,
+        LipschitzReport.Result r = LipschitzReport.measure(backend, net, examples, new LipschitzReport.Options(1,
                 (int) examples.shape().dim(0), new Lipschitz.SearchOptions(1e-4, 300, quick ? 5 : 20, 0.05, seed), bracket));
         net.train(true);
         return r;
     }
 
-    private void lipschitzSection(Module net, LipschitzReport.Report before, LipschitzReport.Report after) {
+    private void lipschitzSection(Module net, LipschitzReport.Result before, LipschitzReport.Result after) {
         step("Lipschitz bounds");
         LipschitzPlots.bars(out.resolve("lipschitz.png"), "Per-layer Lipschitz bounds at initialization and after training",
                 List.of(before, after), List.of(" (init)", " (trained)"));

@@ -18,7 +18,7 @@ public final class LipschitzPlots {
      * Bars per module (log scale): upper bounds (modules without one are left out of that group, drawn at the
      * axis floor) and local norms; returns the file written.
      */
-    public static Path bars(Path png, String title, List<LipschitzReport.Report> reports, List<String> labels) {
+    public static Path bars(Path png, String title, List<LipschitzReport.Result> reports, List<String> labels) {
         List<String> names = reports.get(0).parts().stream().map(LipschitzReport.Part::name).toList();
         List<double[]> values = new ArrayList<>();
         List<String> groups = new ArrayList<>();
@@ -37,7 +37,7 @@ public final class LipschitzPlots {
      * A feed-forward network's bracket: the certified lower bound, then each upper-bound method, certified
      * ones and estimates in separate colours; returns the file written.
      */
-    public static Path bracket(Path png, String title, org.lipa.analysis.Lipschitz.Report r) {
+    public static Path bracket(Path png, String title, org.lipa.analysis.Lipschitz.Bracket r) {
         List<String> names = new ArrayList<>();
         names.add("lower bound (search)");
         r.upperBounds().forEach(b -> names.add(b.method()));

@@ -25,7 +25,7 @@ public final class LipschitzJson {
     }
 
     /** A feed-forward network's bracket. */
-    public static Map<String, Object> of(FeedForward net, Lipschitz.Report r) {
+    public static Map<String, Object> of(FeedForward net, Lipschitz.Bracket r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("lowerBound", r.lowerBound());
         m.put("upperBound", r.upperBound());
@@ -53,7 +53,7 @@ public final class LipschitzJson {
     }
 
     /** A module report: the parts, the composed bound, and the feed-forward bracket when there is one. */
-    public static Map<String, Object> of(Map<String, Object> header, LipschitzReport.Report r, FeedForward net) {
+    public static Map<String, Object> of(Map<String, Object> header, LipschitzReport.Result r, FeedForward net) {
         Map<String, Object> m = new LinkedHashMap<>(header);
         m.put("lowerBound", r.lowerBound());
         m.put("lowerGuarantee", r.lowerCertified() ? "certified" : "estimate (float32 local Jacobian norm)");

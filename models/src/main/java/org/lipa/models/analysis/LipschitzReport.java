@@ -23,7 +23,7 @@ import org.lipa.models.nn.Dropout;
 import org.lipa.models.nn.ForwardHooks;
 import org.lipa.models.nn.LayerNorm;
 import org.lipa.models.nn.Linear;
-import org.lipa.models.nn.LinearMap;
+import org.lipa.models.nn.LinearModule;
 import org.lipa.models.nn.Conv2d;
 import org.lipa.models.nn.Module;
 import org.lipa.models.nn.Reshape;
@@ -56,7 +56,7 @@ import org.lipa.tensor.TensorSpec;
  * local norms. The network is switched to evaluation mode.
  *
  * <pre>{@code
- * LipschitzReport.Report r = LipschitzReport.measure(cpu, mlp, examples, LipschitzReport.Options.defaults());
+ * LipschitzReport.Result r = LipschitzReport.measure(cpu, mlp, examples, LipschitzReport.Options.defaults());
  * r.parts().forEach(p -> System.out.println(p.name() + " <= " + p.upper() + ", >= " + p.local()));
  * System.out.println(r.lowerBound() + " <= L <= " + r.upperBound());
  * }</pre>
@@ -88,8 +88,8 @@ public final class LipschitzReport {
      * @param search          the float32 search from the examples (perturbations and ascent)
      * @param feedForward     the full bracket, for a plain feed-forward network; null otherwise
      */
-    public record Report(List<Part> parts, double productBound, boolean productCertified, double datasetBest,
-                         Lipschitz.LocalSearch search, Lipschitz.Report feedForward) {
+    public record Result(List<Part> parts, double productBound, boolean productCertified, double datasetBest,
+                         Lipschitz.LocalSearch search, Lipschitz.Bracket feedForward) {
         /** The best lower bound: certified for a feed-forward network, else the float32 search's estimate. */
         public double lowerBound() {
             return feedForward != null ? Math.max(feedForward.lowerBound(), 0) : search.best();
@@ -131,7 +131,7 @@ public final class LipschitzReport {
     }
 
     /** Measures the report for {@code net} on a batch {@code x [B, ...]}; the first {@code examples} rows are used. */
-    public static Report measure(Backend backend, Module net, Tensor x, Options o) {
+    public static Result measure(Backend backend, Module net, Tensor x, Options o) {
         if (x.rank() < 2) {
             throw new IllegalArgumentException("x: expected a batch [B, ...], got " + x.shape());
         }
@@ -163,7 +163,7 @@ public final class LipschitzReport {
                 Module m = modules.get(path);
                 Bound b = bounds.of(m, path);
                 // a linear map's Jacobian is the map itself, everywhere: its local norm is its operator norm
-                double local = m instanceof LinearMap ? bounds.estimate(path) : local(backend, m, inputs.get(path), n, o);
+                double local = m instanceof LinearModule ? bounds.estimate(path) : local(backend, m, inputs.get(path), n, o);
                 parts.add(new Part(path, m.getClass().getSimpleName(), b.value(), b.certified(), b.why(), local));
             }
             Bound whole = bounds.of(net, "");
@@ -173,7 +173,7 @@ public final class LipschitzReport {
             }
             Differentiable f = Differentiable.trace(backend, List.of(examples.get(0).spec()), (g, in) -> List.of(net.forward(g, in.get(0))));
             Lipschitz.LocalSearch search = Lipschitz.search(arena, f, examples, o.search());
-            Lipschitz.Report ff = null;
+            Lipschitz.Bracket ff = null;
             java.util.Optional<FeedForward> plain = FeedForwardNets.of(net);
             if (plain.isPresent() && o.feedForward() != null) {
                 List<double[]> data = new ArrayList<>();
@@ -182,7 +182,7 @@ public final class LipschitzReport {
                 }
                 ff = Lipschitz.analyze(plain.get(), data, o.feedForward());
             }
-            return new Report(List.copyOf(parts), whole.value(), whole.certified(), search.datasetBest(), search, ff);
+            return new Result(List.copyOf(parts), whole.value(), whole.certified(), search.datasetBest(), search, ff);
         }
     }
 
@@ -246,7 +246,7 @@ public final class LipschitzReport {
 
         Bound of(Module m, String path) {
             return switch (m) {
-                case LinearMap l -> operatorNorm(l, path);
+                case LinearModule l -> operatorNorm(l, path);
                 case Activation a -> Bound.exact(a.lipschitz(), a.lipschitz() == 1 ? "" : a.name().toLowerCase() + " " + a.lipschitz());
                 case BatchNorm bn -> Bound.exact(batchNorm(bn), "max|gamma|/sqrt(var+eps)");
                 case Dropout d -> Bound.exact(1, "");
@@ -328,7 +328,7 @@ public final class LipschitzReport {
          * upper bound for dense layers and convolutions ({@link OperatorNorm}); for other linear maps (weight and
          * spectral normalization wrappers) power iteration's value, an estimate.
          */
-        private Bound operatorNorm(LinearMap l, String path) {
+        private Bound operatorNorm(LinearModule l, String path) {
             Tensor in = inputs.get(path);
             if (in == null) {
                 throw new IllegalStateException("layer " + path + " was not called in the forward pass");

@@ -16,7 +16,7 @@ import org.lipa.tensor.Tensor;
  *
  * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
-public final class Conv2d implements LinearMap {
+public final class Conv2d implements LinearModule {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Hw stride;
     private final Hw padding;

@@ -15,7 +15,7 @@ import org.lipa.tensor.Tensor;
  *
  * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
-public final class Linear implements LinearMap {
+public final class Linear implements LinearModule {
     private final Map<String, Tensor> params = new LinkedHashMap<>();
 
     public Linear(Arena arena, Random rnd, int in, int out, boolean bias) {

@@ -23,8 +23,8 @@ import org.lipa.tensor.Tensor;
  *
  * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
-public final class SpectralNorm implements LinearMap {
-    private final LinearMap inner;
+public final class SpectralNorm implements LinearModule {
+    private final LinearModule inner;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Shape inputShape;
@@ -34,7 +34,7 @@ public final class SpectralNorm implements LinearMap {
      * @param inputShape the shape of one input, batch dimension 1: {@code [1, in]} for a linear layer,
      *                   {@code [1, C, H, W]} for a convolution
      */
-    public SpectralNorm(Arena arena, Random rnd, LinearMap inner, Shape inputShape) {
+    public SpectralNorm(Arena arena, Random rnd, LinearModule inner, Shape inputShape) {
         this.inner = inner;
         Tensor w = WeightNorm.requireWeight(inner, "spectral_norm");
         if (inputShape.rank() < 2 || inputShape.dim(0) != 1) {

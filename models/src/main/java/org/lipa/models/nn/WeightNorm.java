@@ -14,16 +14,16 @@ import org.lipa.tensor.Tensor;
  * others; at creation {@code v} is the layer's weight and {@code g} its norms, so the function is unchanged.
  *
  * <pre>{@code
- * LinearMap layer = new WeightNorm(arena, new Linear(arena, rnd, 784, 256, true));
+ * LinearModule layer = new WeightNorm(arena, new Linear(arena, rnd, 784, 256, true));
  * }</pre>
  *
  * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
-public final class WeightNorm implements LinearMap {
-    private final LinearMap inner;
+public final class WeightNorm implements LinearModule {
+    private final LinearModule inner;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
 
-    public WeightNorm(Arena arena, LinearMap inner) {
+    public WeightNorm(Arena arena, LinearModule inner) {
         this.inner = inner;
         Tensor w = requireWeight(inner, "weight_norm");
         Shape s = w.shape();

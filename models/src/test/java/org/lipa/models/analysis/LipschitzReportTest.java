@@ -53,7 +53,7 @@ class LipschitzReportTest {
         return Dense.singularValues(m, rows, cols)[0];
     }
 
-    private static LipschitzReport.Part part(LipschitzReport.Report r, String name) {
+    private static LipschitzReport.Part part(LipschitzReport.Result r, String name) {
         return r.parts().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError("no part " + name
                 + " in " + r.parts()));
     }
@@ -64,7 +64,7 @@ class LipschitzReportTest {
             Random r = new Random(3);
             Sequential mlp = Sequential.mlp(a, r, Activation.TANH, 5, 7, 6, 3);
             Tensor x = gaussian(a, r, 4, 5);
-            LipschitzReport.Report rep = LipschitzReport.measure(REF, mlp, x, new LipschitzReport.Options(1, 4,
+            LipschitzReport.Result rep = LipschitzReport.measure(REF, mlp, x, new LipschitzReport.Options(1, 4,
                     new Lipschitz.SearchOptions(1e-10, 2000, 10, 0.05, 1), new Lipschitz.Options(new NetworkBounds.Options(true,
                     LipSdp.Options.layer().withBudget(50, 5), LipSdp.Options.neuron().withBudget(100, 5), s -> { }),
                     LowerBoundSearch.Options.defaults().withMaxEvaluations(500), s -> { })));
@@ -117,7 +117,7 @@ class LipschitzReportTest {
             Conv2d conv = new Conv2d(a, r, 2, 3, 3, 2, 1, 1, true);
             Sequential net = new Sequential(conv, Activation.RELU, new Reshape.Flatten(), new Linear(a, r, 3 * 3 * 3, 2, true));
             Tensor x = gaussian(a, r, 2, 2, 5, 5);
-            LipschitzReport.Report rep = LipschitzReport.measure(REF, net, x, new LipschitzReport.Options(1, 2,
+            LipschitzReport.Result rep = LipschitzReport.measure(REF, net, x, new LipschitzReport.Options(1, 2,
                     new Lipschitz.SearchOptions(1e-10, 3000, 3, 0.05, 1), null));
             // the convolution (stride 2, padding 1) as a [3*3*3, 2*5*5] matrix, written out
             double[] k = conv.parameters().get("weight").toDoubleArray();
@@ -153,7 +153,7 @@ class LipschitzReportTest {
         try (Arena a = Arena.ofConfined()) {
             Random r = new Random(7);
             Mlp mlp = new Mlp(a, r, 4, 6, 2, 3, Activation.RELU, true, Mlp.Norm.NONE);
-            LipschitzReport.Report rep = LipschitzReport.measure(REF, mlp, gaussian(a, r, 3, 4), new LipschitzReport.Options(2, 3,
+            LipschitzReport.Result rep = LipschitzReport.measure(REF, mlp, gaussian(a, r, 3, 4), new LipschitzReport.Options(2, 3,
                     new Lipschitz.SearchOptions(1e-12, 5000, 3, 0.05, 1), null));
             Map<String, Tensor> p = mlp.parameters();
             double expected = top(p.get("input.weight").toDoubleArray(), 6, 4) * top(p.get("head.weight").toDoubleArray(), 3, 6);
@@ -167,7 +167,7 @@ class LipschitzReportTest {
             BatchNorm bn = new BatchNorm(a, 3);
             bn.parameters().get("weight").copyFrom(new float[]{0.5f, -3f, 1f});
             bn.buffers().get("running_var").copyFrom(new float[]{0.25f, 4f, 9f});
-            LipschitzReport.Report b = LipschitzReport.measure(REF, new Sequential(bn), gaussian(a, r, 2, 3), LipschitzReport.Options.defaults());
+            LipschitzReport.Result b = LipschitzReport.measure(REF, new Sequential(bn), gaussian(a, r, 2, 3), LipschitzReport.Options.defaults());
             assertEquals(3 / Math.sqrt(4 + 1e-5), b.productBound(), 1e-6);
             assertEquals(3 / Math.sqrt(4 + 1e-5), b.datasetBest(), 1e-6, "batch norm in eval mode is the diagonal map it bounds");
         }
@@ -178,7 +178,7 @@ class LipschitzReportTest {
         try (Arena a = Arena.ofConfined()) {
             Random r = new Random(9);
             Sequential net = new Sequential(new Attention(a, r, Attention.Kind.DOT, 4, 2));
-            LipschitzReport.Report rep = LipschitzReport.measure(REF, net, gaussian(a, r, 2, 3, 4), LipschitzReport.Options.defaults());
+            LipschitzReport.Result rep = LipschitzReport.measure(REF, net, gaussian(a, r, 2, 3, 4), LipschitzReport.Options.defaults());
             LipschitzReport.Part att = part(rep, "0");
             assertEquals(Double.POSITIVE_INFINITY, att.upper());
             assertTrue(att.why().contains("dot-product attention is not globally Lipschitz"), att.why());

@@ -9,7 +9,7 @@ import org.lipa.ops.Ops;
  *
  * <p>Thread safety: not safe while its tensors are being updated (training, loading weights); a module whose state is not changing may be traced and run from many threads.
  */
-public interface LinearMap extends Module {
+public interface LinearModule extends Module {
     /** {@code A x}: the layer without its bias, with weight {@code w}. */
     <T> T operator(Ops<T> ops, T w, T x);
 
