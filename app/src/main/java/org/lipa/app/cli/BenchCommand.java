@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
  * lipa bench --peers          # the whole suite with PyTorch, ND4J and DJL (about an hour, idle machine)
  * lipa bench --quick          # one short iteration of everything: checks that the suite runs
  * }</pre>
+ *
+ * <p>Thread safety: one instance per command-line invocation (picocli fills its fields); not for sharing.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Run the benchmark suite of a Lipa source checkout (bench/suite.sh) and write bench/RESULTS.md."})

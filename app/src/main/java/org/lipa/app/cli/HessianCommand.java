@@ -55,6 +55,8 @@ import picocli.CommandLine.Option;
  * lipa hessian --weights mlp.safetensors --batches 4 --top-k 3 --blocks --out hessian-mlp
  * lipa hessian --which smallest --top-k 1        # the most negative eigenvalue
  * </pre>
+ *
+ * <p>Thread safety: one instance per command-line invocation (picocli fills its fields); not for sharing.
  */
 @Command(name = "hessian", mixinStandardHelpOptions = true,
         description = "Hessian spectra of a model's loss: top-k eigenvalues by Lanczos with residual bounds (or PyHessian's power "

@@ -39,6 +39,8 @@ import picocli.CommandLine.Option;
  * al., 2018), the path's principal plane, and the line and a trained Bezier curve to a second minimum
  * (Frankle et al., 2020; Garipov et al., 2018). Every number goes to {@code landscape.json}, the plots to
  * PNG files beside it.
+ *
+ * <p>Thread safety: one instance per command-line invocation (picocli fills its fields); not for sharing.
  */
 @Command(name = "landscape", mixinStandardHelpOptions = true,
         description = "Train an MLP (mnist or spirals) and plot its loss landscape: interpolation from init, random "

@@ -61,6 +61,8 @@ import picocli.CommandLine.Option;
  * measures it (Lipschitz bounds before and after training, gradient flow across depth, the Hessian's top
  * eigenvalues and density, the loss along the training line and on a 2-D slice, attention's scale
  * sensitivity) and writes {@code index.html} with PNG plots and {@code report.json} with every number.
+ *
+ * <p>Thread safety: one instance per command-line invocation (picocli fills its fields); not for sharing.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Train the default MLP on MNIST and write an HTML report (plots) and a JSON file of every measurement.")

@@ -29,6 +29,8 @@ import org.lipa.tensor.TensorSpec;
  * <pre>{@code
  * Experiment.Result r = new AttentionScale().run(context);
  * }</pre>
+ *
+ * <p>Thread safety: stateless; each run builds its own models and writes its files in the context's output folder (two runs into one folder overwrite each other's files).
  */
 public final class AttentionScale implements Experiment {
     private static final int DIM = 8;

@@ -29,6 +29,8 @@ import org.lipa.tensor.TensorSpec;
  * double[] losses = ExperimentSupport.train(cpu, net, opt, Schedule.constant(1e-3), data, 32, 100, seed, (step, loss) -> { });
  * double sigma = ExperimentSupport.spectralNorm(weight, 7);
  * }</pre>
+ *
+ * <p>Thread safety: stateless static helpers.
  */
 public final class ExperimentSupport {
     private ExperimentSupport() {

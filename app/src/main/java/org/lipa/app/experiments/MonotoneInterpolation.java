@@ -36,6 +36,8 @@ import org.lipa.models.train.TrainingRun;
  * the 60000 MNIST images, loss on 4096 training examples. SMALL: MLP 784-64-10 for one epoch on the first
  * 2048 images, loss on 512; when MNIST is not in the cache, SMALL uses two spirals (MLP 2-64-64-2, 20
  * epochs) and says so.
+ *
+ * <p>Thread safety: stateless; each run builds its own models and writes its files in the context's output folder (two runs into one folder overwrite each other's files).
  */
 public final class MonotoneInterpolation implements Experiment {
     /** A rise of at most this fraction of {@code L(0) - L(1)} between grid neighbors still counts as monotone. */

@@ -29,6 +29,8 @@ import org.lipa.app.report.Charts;
  * <pre>{@code
  * var r = new ResidualVsPlain().run(new Experiment.Context(cpu, dir, 0, Experiment.Size.SMALL, System.out::println));
  * }</pre>
+ *
+ * <p>Thread safety: stateless; each run builds its own models and writes its files in the context's output folder (two runs into one folder overwrite each other's files).
  */
 public final class ResidualVsPlain implements Experiment {
     /** The experiment's name. */
